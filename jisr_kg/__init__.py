@@ -1,0 +1,37 @@
+"""jisr-kg: the June 2011 Jisr ash-Shughur clashes as a knowledge graph of claims with provenance.
+
+The public API (imported lazily, so that `import jisr_kg` stays cheap):
+
+- `build_dataset(data=None)`: load, derive the consensus view, reason (cached) -> `BuiltDataset`
+- `build_release(out_dir)`: the main job, every export and a VoID description in `dist/`
+- `run_query(name_or_file, params)`: run a stored query -> `SelectResult` / `AskResult` / `GraphResult`
+- `validate(data=None)`: SHACL validation -> `ValidationReport`
+- `export(fmt, infer=False)`: a deterministic serialisation of the dataset, as bytes
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+__version__ = "0.1.0"
+
+_API = {
+    "build_dataset": "jisr_kg.build",
+    "build_release": "jisr_kg.build",
+    "run_query": "jisr_kg.api",
+    "validate": "jisr_kg.api",
+    "export": "jisr_kg.api",
+    "stats": "jisr_kg.api",
+    "coverage": "jisr_kg.coverage",
+    "stored_queries": "jisr_kg.query",
+    "JisrError": "jisr_kg.errors",
+}
+
+__all__ = sorted(_API) + ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        return getattr(import_module(_API[name]), name)
+    raise AttributeError(f"module 'jisr_kg' has no attribute {name!r}")

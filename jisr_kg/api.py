@@ -1,0 +1,131 @@
+"""The library API behind the command: query, validate, export and stats over the built dataset."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .build import Progress, build_dataset, ensure_store
+from .query import ENGINES, StoredQuery, resolve, run_oxigraph, run_rdflib
+from .results import Result, SelectResult
+
+DataArg = Path | list[Path] | None
+
+
+def run_query(
+    query: str | StoredQuery,
+    params: dict[str, str] | None = None,
+    *,
+    engine: str = "oxigraph",
+    infer: bool = True,
+    data: DataArg = None,
+    reasoner: str = "owlrl",
+    progress: Progress | None = None,
+) -> Result:
+    """Run a stored query (by name, `.rq` file, or a StoredQuery) with its parameters bound.
+
+    >>> from jisr_kg import run_query
+    >>> rows = run_query("claims-by-claimant", {"claimant": "actor:joshua-landis"}).as_dicts()
+    """
+    q = query if isinstance(query, StoredQuery) else resolve(query)
+    text = q.bind(params)
+    return run_text(text, engine=engine, infer=infer, data=data, reasoner=reasoner, progress=progress)
+
+
+def run_text(
+    text: str, *, engine: str = "oxigraph", infer: bool = True, data: DataArg = None, reasoner: str = "owlrl",
+    progress: Progress | None = None,
+) -> Result:
+    """Run SPARQL text (parameters already bound) on the built dataset."""
+    if engine == "oxigraph":
+        return run_oxigraph(ensure_store(data, reasoner=reasoner, progress=progress), text, infer=infer)
+    if engine == "rdflib":
+        built = build_dataset(data, reasoner=reasoner, progress=progress)
+        return run_rdflib(built.graph(infer=infer), text)
+    from .errors import QueryError
+
+    raise QueryError(f"unknown engine {engine!r} (choose from {', '.join(ENGINES)})")
+
+
+def validate(data: DataArg = None, *, reasoner: str = "owlrl", progress: Progress | None = None):  # noqa: ANN201
+    """Validate the built dataset (the project's data, or the given files) against the shapes.
+
+    >>> from jisr_kg import validate
+    >>> report = validate()
+    >>> report.conforms, report.count("Warning")
+    """
+    from .validate import validate_dataset
+
+    built = build_dataset(data, reasoner=reasoner, progress=progress)
+    if progress:
+        progress("validating")
+    return validate_dataset(built)
+
+
+def export(
+    fmt: str = "turtle", *, infer: bool = False, consensus: bool = False, data: DataArg = None,
+    reasoner: str = "owlrl", progress: Progress | None = None,
+) -> bytes:
+    """The dataset in one RDF format, byte-stable: asserted and consensus triples, plus the inferred
+    ones with `infer`; or the consensus view alone.
+
+    >>> from jisr_kg import export
+    >>> turtle = export("turtle", infer=True)
+    """
+    from . import export as ex
+
+    built = build_dataset(data, reasoner=reasoner, progress=progress)
+    if consensus:
+        return ex.serialize_graph(ex.consensus_graph(built), fmt)
+    return ex.export(built, fmt, infer=infer)
+
+
+@dataclass
+class Stats:
+    triples: dict[str, int]
+    classes: list[tuple[str, int]]
+    claimants: list[tuple[str, int]]
+    standings: list[tuple[str, int]]
+
+
+_CLASSES = """
+PREFIX jkg: <https://w3id.org/jisr-kg/ontology#>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+SELECT ?class (COUNT(DISTINCT ?e) AS ?n) WHERE {
+  GRAPH <https://w3id.org/jisr-kg/graph/asserted> { ?e a ?class }
+  FILTER (STRSTARTS(STR(?e), "https://w3id.org/jisr-kg/id/"))
+} GROUP BY ?class ORDER BY DESC(?n) ?class
+"""
+_CLAIMANTS = """
+PREFIX jkg: <https://w3id.org/jisr-kg/ontology#>
+PREFIX prov: <http://www.w3.org/ns/prov#>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+SELECT ?label (COUNT(DISTINCT ?c) AS ?n) WHERE {
+  GRAPH <https://w3id.org/jisr-kg/graph/asserted> { ?c a jkg:Claim ; prov:wasAttributedTo ?who . ?who rdfs:label ?label }
+} GROUP BY ?label ORDER BY DESC(?n) ?label
+"""
+_STANDINGS = """
+PREFIX jkg: <https://w3id.org/jisr-kg/ontology#>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+SELECT ?label (COUNT(DISTINCT ?c) AS ?n) WHERE {
+  GRAPH <https://w3id.org/jisr-kg/graph/asserted> { ?c a jkg:Claim ; jkg:standing ?s . ?s skos:prefLabel ?label }
+} GROUP BY ?label ORDER BY DESC(?n) ?label
+"""
+_TRIPLES = """
+SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ORDER BY ?g
+"""
+
+
+def stats(data: DataArg = None, *, progress: Progress | None = None) -> Stats:
+    """Triples per graph, entities per class, claims per claimant and per standing."""
+    from .results import compact
+
+    store = ensure_store(data, progress=progress)
+
+    def pairs(text: str, short: bool = False) -> list[tuple[str, int]]:
+        result = run_oxigraph(store, text)
+        assert isinstance(result, SelectResult)
+        return [((compact(a.value) if short else a.value), int(b.value)) for a, b in result.rows]
+
+    triples = {name.rsplit("/", 1)[-1]: n for name, n in pairs(_TRIPLES)}
+    return Stats(triples, pairs(_CLASSES, short=True), pairs(_CLAIMANTS), pairs(_STANDINGS))

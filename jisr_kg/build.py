@@ -1,0 +1,145 @@
+"""Build: the cached dataset, and the main job that writes a release into `dist/`."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import cache
+from .paths import Inputs, inputs
+
+Progress = Callable[[str], None]
+
+
+def build_dataset(
+    data: Path | list[Path] | None = None,
+    *,
+    reasoner: str = "owlrl",
+    profile: str = "owlrl",
+    use_cache: bool = True,
+    progress: Progress | None = None,
+):  # noqa: ANN201 - returns dataset.BuiltDataset
+    """Load, derive the consensus view and reason, or take the result from the cache when the inputs
+    have not changed."""
+    inp = _inputs(data, reasoner, profile)
+    if use_cache:
+        cached = cache.load(inp.key())
+        if cached is not None:
+            return cached
+    from .dataset import compile_dataset
+
+    built = compile_dataset(inp, reasoner=reasoner, profile=profile, progress=progress)  # type: ignore[arg-type]
+    if use_cache:
+        cache.save(built)
+    return built
+
+
+def ensure_store(
+    data: Path | list[Path] | None = None, *, reasoner: str = "owlrl", profile: str = "owlrl",
+    progress: Progress | None = None,
+) -> Path:
+    """The on-disk Oxigraph store of the built dataset, built first if the inputs changed."""
+    inp = _inputs(data, reasoner, profile)
+    key = inp.key()
+    if not cache.has(key):
+        build_dataset(data, reasoner=reasoner, profile=profile, progress=progress)
+    return cache.store_path(key)
+
+
+def _inputs(data: Path | list[Path] | None, reasoner: str, profile: str) -> Inputs:
+    inp = inputs(data, reasoner=reasoner)
+    if profile != "owlrl":
+        inp = Inputs(inp.ontology, inp.data, inp.consensus_query, inp.shapes, (*inp.extra, ("profile", profile)))
+    return inp
+
+
+# ---------------------------------------------------------------- the release
+
+
+@dataclass
+class BuildSummary:
+    out_dir: Path
+    files: dict[str, int] = field(default_factory=dict)  # name -> bytes
+    triples: dict[str, int] = field(default_factory=dict)  # graph -> triples
+    violations: int = 0
+    warnings: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def build_release(
+    out_dir: Path = Path("dist"),
+    data: Path | list[Path] | None = None,
+    *,
+    reasoner: str = "owlrl",
+    profile: str = "owlrl",
+    progress: Progress | None = None,
+    strict: bool = True,
+) -> BuildSummary:
+    """The main job: load, reason, validate, and export every format into `out_dir`, with a VoID
+    description. Everything is written into a temporary folder first and moved into place only when
+    all of it succeeded, so that a failed or interrupted build leaves the old release untouched."""
+    from .export import FORMATS, SUFFIX, consensus_graph, export, serialize_graph
+    from .validate import validate_dataset
+    from .void import describe
+
+    say = progress or (lambda _msg: None)
+    summary = BuildSummary(out_dir)
+    t = time.perf_counter()
+    built = build_dataset(data, reasoner=reasoner, profile=profile, progress=progress)
+    summary.seconds["load and reason"] = time.perf_counter() - t
+    summary.triples = {"asserted": len(built.asserted), "consensus": len(built.consensus),
+                       "inferred": len(built.inferred)}
+
+    say("validating")
+    t = time.perf_counter()
+    report = validate_dataset(built)
+    summary.seconds["validate"] = time.perf_counter() - t
+    summary.violations, summary.warnings = report.count("Violation"), report.count("Warning")
+    if strict and not report.conforms:
+        from .errors import JisrError
+
+        err = JisrError(f"the data does not conform: {summary.violations} violations "
+                        "(see `jisr-kg validate`); nothing was written")
+        err.exit_code = 1
+        raise err
+
+    say("exporting")
+    t = time.perf_counter()
+    outputs: dict[str, bytes] = {}
+    for fmt in FORMATS:
+        outputs[f"jisr-kg{SUFFIX[fmt]}"] = export(built, fmt, infer=False)
+        outputs[f"jisr-kg-inferred{SUFFIX[fmt]}"] = export(built, fmt, infer=True)
+    outputs["jisr-kg-consensus.ttl"] = serialize_graph(consensus_graph(built), "turtle")
+    outputs["validation-report.txt"] = report.format("text").encode("utf-8")
+    files = {name: (len(data), hashlib.sha256(data).hexdigest()) for name, data in outputs.items()}
+    outputs["void.ttl"] = describe(built, files)
+    summary.seconds["export"] = time.perf_counter() - t
+
+    _publish(out_dir, outputs)
+    summary.files = {name: len(data) for name, data in sorted(outputs.items())}
+    return summary
+
+
+def _publish(out_dir: Path, outputs: dict[str, bytes]) -> None:
+    out_dir = out_dir.resolve()
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        for name, data in outputs.items():
+            (tmp / name).write_bytes(data)
+        if out_dir.exists():
+            old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
+            os.replace(out_dir, old)
+            os.replace(tmp, out_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out_dir)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)

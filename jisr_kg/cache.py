@@ -1,0 +1,101 @@
+"""The cache of built datasets, keyed by a hash of the inputs (see `paths.Inputs.key`).
+
+Each entry is a folder holding the three graphs as sorted N-Triples and an Oxigraph store of the
+same dataset, so that a repeated query neither re-parses nor re-reasons. An entry is written into a
+temporary folder and renamed into place, so that an interrupted build leaves no half-written entry.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from .namespaces import ASSERTED_GRAPH, CONSENSUS_GRAPH, INFERRED_GRAPH
+from .paths import cache_root
+
+GRAPH_FILES = {
+    ASSERTED_GRAPH: "asserted.nt",
+    CONSENSUS_GRAPH: "consensus.nt",
+    INFERRED_GRAPH: "inferred.nt",
+}
+STORE_DIR = "oxigraph"
+#: How many entries to keep; older ones are removed when a new one is written.
+KEEP = 8
+
+
+def entry(key: str) -> Path:
+    return cache_root() / key
+
+
+def has(key: str) -> bool:
+    d = entry(key)
+    return all((d / f).is_file() for f in GRAPH_FILES.values()) and (d / STORE_DIR).is_dir()
+
+
+def save(built) -> Path:  # noqa: ANN001 - BuiltDataset; typed loosely to keep rdflib out of import time
+    """Write the built dataset into the cache and return its folder."""
+    from .export import serialize_graph
+
+    final = entry(built.key)
+    if has(built.key):
+        return final
+    cache_root().mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{built.key}.", dir=cache_root()))
+    try:
+        quads = []
+        for name, graph in built.named_graphs(infer=True):
+            data = serialize_graph(graph, "ntriples")
+            (tmp / GRAPH_FILES[name]).write_bytes(data)
+            quads.append((name, data))
+        _write_store(tmp / STORE_DIR, quads)
+        if final.exists():
+            shutil.rmtree(final, ignore_errors=True)
+        os.replace(tmp, final)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    _prune()
+    return final
+
+
+def load(key: str):  # noqa: ANN201 - returns BuiltDataset or None
+    """The cached dataset for `key`, or None when there is none."""
+    if not has(key):
+        return None
+    import rdflib
+
+    from .dataset import BuiltDataset, new_graph
+
+    graphs = []
+    for name in (ASSERTED_GRAPH, CONSENSUS_GRAPH, INFERRED_GRAPH):
+        g = new_graph()
+        g.parse(entry(key) / GRAPH_FILES[name], format="nt")
+        graphs.append(g)
+    del rdflib
+    return BuiltDataset(graphs[0], graphs[1], graphs[2], key)
+
+
+def store_path(key: str) -> Path:
+    return entry(key) / STORE_DIR
+
+
+def _write_store(path: Path, graphs: list[tuple[str, bytes]]) -> None:
+    import pyoxigraph as ox
+
+    store = ox.Store(str(path))
+    for name, data in graphs:
+        store.bulk_load(input=data, format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(name))
+    store.flush()
+    del store
+
+
+def _prune() -> None:
+    entries = sorted(
+        (p for p in cache_root().iterdir() if p.is_dir() and not p.name.startswith(".")),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
+    for old in entries[KEEP:]:
+        shutil.rmtree(old, ignore_errors=True)

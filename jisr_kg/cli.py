@@ -1,0 +1,284 @@
+"""The `jisr-kg` command: a thin shell over the library API."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from . import __version__
+from .errors import EXIT_FAILED, EXIT_OK, JisrError
+
+EXPORT_FORMATS = ("turtle", "trig", "ntriples", "nquads", "jsonld", "xml")
+RESULT_FORMATS = ("table", "csv", "tsv", "json", "xml")
+GRAPH_RESULT_FORMATS = ("turtle", "ntriples", "jsonld")
+
+
+class Console:
+    """Progress on stderr for steps that may take a while (silenced by --quiet)."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.start = time.perf_counter()
+
+    def progress(self, message: str) -> None:
+        if not self.quiet:
+            print(f"jisr-kg: {message} ...", file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return EXIT_OK
+    console = Console(args.quiet)
+    try:
+        return int(args.run(args, console) or EXIT_OK)
+    except JisrError as e:
+        print(f"jisr-kg: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except OSError as e:
+        where = f"{e.filename}: " if getattr(e, "filename", None) else ""
+        print(f"jisr-kg: error: {where}{e.strerror or e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("jisr-kg: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+def _data(args: argparse.Namespace) -> Path | None:
+    return Path(args.data) if getattr(args, "data", None) else None
+
+
+def _write(data: bytes | str, output: str | None) -> None:
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    if output in (None, "-"):
+        sys.stdout.buffer.write(raw)
+        sys.stdout.flush()
+        return
+    from .fsutil import write_atomic
+
+    write_atomic(Path(output), raw)
+
+
+# ---------------------------------------------------------------- commands
+
+
+def cmd_build(args: argparse.Namespace, console: Console) -> int:
+    from .build import build_release
+
+    t = time.perf_counter()
+    s = build_release(Path(args.output), _data(args), reasoner=args.reasoner, profile=args.profile,
+                      progress=console.progress)
+    total = time.perf_counter() - t
+    print(f"built {s.out_dir} in {total:.2f} s")
+    print(f"  triples: {s.triples['asserted']} asserted, {s.triples['consensus']} consensus, "
+          f"{s.triples['inferred']} inferred")
+    print(f"  validation: {s.violations} violations, {s.warnings} warnings")
+    print(f"  files: {len(s.files)} ({', '.join(sorted(s.files))})")
+    return EXIT_OK
+
+
+def cmd_validate(args: argparse.Namespace, console: Console) -> int:
+    from .api import validate
+
+    paths = [Path(p) for p in args.paths] if args.paths else _data(args)
+    report = validate(paths, reasoner=args.reasoner, progress=console.progress)
+    _write(report.format(args.format), None)
+    return EXIT_OK if report.conforms else EXIT_FAILED
+
+
+def cmd_queries(args: argparse.Namespace, console: Console) -> int:
+    from .query import stored_queries
+
+    queries = stored_queries()
+    if args.format == "json":
+        import json
+
+        doc = [{"name": q.name, "summary": q.summary, "tags": q.tags, "cq": q.cqs,
+                "parameters": [p.name for p in q.parameters]} for q in queries]
+        _write(json.dumps(doc, indent=2) + "\n", None)
+        return EXIT_OK
+    width = max((len(q.name) for q in queries), default=4)
+    lines = []
+    for q in queries:
+        extra = []
+        if q.parameters:
+            extra.append("params: " + ", ".join(p.name for p in q.parameters))
+        if q.cqs:
+            extra.append("answers: " + ", ".join(q.cqs))
+        lines.append(f"{q.name.ljust(width)}  {q.summary}" + (f"  [{'; '.join(extra)}]" if extra else ""))
+    _write("\n".join(lines) + "\n", None)
+    return EXIT_OK
+
+
+def cmd_query(args: argparse.Namespace, console: Console) -> int:
+    from .query import resolve
+    from .results import AskResult, GraphResult, write, write_graph
+
+    params: dict[str, str] = {}
+    for item in args.param or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise JisrError(f"--param takes NAME=VALUE, not {item!r}")
+        params[name] = value
+    q = resolve(args.query)
+    if args.endpoint:
+        from .push import remote_query
+
+        result = remote_query(args.endpoint, q.bind(params))
+    else:
+        from .api import run_text
+
+        result = run_text(q.bind(params), engine=args.engine, infer=not args.no_infer, data=_data(args),
+                          reasoner=args.reasoner, progress=console.progress)
+    if isinstance(result, GraphResult):
+        fmt = args.format if args.format in GRAPH_RESULT_FORMATS else "turtle"
+        if args.format and args.format not in GRAPH_RESULT_FORMATS:
+            raise JisrError(f"a CONSTRUCT/DESCRIBE result takes --format {'|'.join(GRAPH_RESULT_FORMATS)}")
+        _write(write_graph(result, fmt), args.output)
+    else:
+        fmt = args.format or "table"
+        if fmt not in RESULT_FORMATS:
+            kind = "ASK" if isinstance(result, AskResult) else "SELECT"
+            raise JisrError(f"a {kind} result takes --format {'|'.join(RESULT_FORMATS)}")
+        _write(write(result, fmt), args.output)
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace, console: Console) -> int:
+    from .api import export
+
+    data = export(args.format, infer=args.inferred, consensus=args.consensus, data=_data(args),
+                  reasoner=args.reasoner, progress=console.progress)
+    _write(data, args.output)
+    return EXIT_OK
+
+
+def cmd_stats(args: argparse.Namespace, console: Console) -> int:
+    from .api import stats
+
+    s = stats(_data(args), progress=console.progress)
+    out = ["triples"]
+    out += [f"  {name:12} {n:7}" for name, n in s.triples.items()]
+    out += [f"  {'total':12} {sum(s.triples.values()):7}", "", "entities per class"]
+    out += [f"  {cls:28} {n:5}" for cls, n in s.classes]
+    out += ["", "claims per claimant"]
+    out += [f"  {who:48} {n:5}" for who, n in s.claimants]
+    out += ["", "claims per standing"]
+    out += [f"  {label:28} {n:5}" for label, n in s.standings]
+    _write("\n".join(out) + "\n", None)
+    return EXIT_OK
+
+
+def cmd_coverage(args: argparse.Namespace, console: Console) -> int:
+    from .coverage import coverage
+
+    report = coverage(_data(args))
+    _write(report.format(), None)
+    return EXIT_OK if report.complete else EXIT_FAILED
+
+
+def cmd_docs(args: argparse.Namespace, console: Console) -> int:
+    from .docs import write_docs
+
+    path = write_docs(Path(args.output), progress=console.progress)
+    print(f"wrote {path}")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- the parser
+
+
+def make_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data", metavar="DIR", default=argparse.SUPPRESS,
+                        help="the data folder to use instead of the project's data/")
+    common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                        help="no progress messages on stderr")
+    reasoning = argparse.ArgumentParser(add_help=False)
+    reasoning.add_argument("--reasoner", choices=("owlrl", "reasonable"), default="owlrl",
+                           help="owlrl (the reference, default) or reasonable (faster on large graphs)")
+
+    p = argparse.ArgumentParser(
+        prog="jisr-kg",
+        description="The June 2011 Jisr ash-Shughur clashes as a knowledge graph of claims with provenance: "
+        "build, validate, query and export it.",
+        parents=[common],
+    )
+    p.set_defaults(data=None, quiet=False)
+    p.add_argument("--version", action="version", version=f"jisr-kg {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    b = sub.add_parser("build", parents=[common, reasoning], help="the main job: load, reason, validate and "
+                       "export every format into dist/")
+    b.add_argument("-o", "--output", default="dist", help="the release folder (default: dist)")
+    b.add_argument("--rdfs", dest="profile", action="store_const", const="rdfs", default="owlrl",
+                   help="reason with RDFS semantics instead of OWL 2 RL")
+    b.set_defaults(run=cmd_build)
+
+    v = sub.add_parser("validate", parents=[common, reasoning], help="check the data against the SHACL shapes")
+    v.add_argument("paths", nargs="*", metavar="PATH", help="RDF files or folders to validate instead of the data")
+    v.add_argument("--format", choices=("text", "turtle", "json"), default="text")
+    v.set_defaults(run=cmd_validate)
+
+    qs = sub.add_parser("queries", parents=[common], help="list the stored queries")
+    qs.add_argument("--format", choices=("text", "json"), default="text")
+    qs.set_defaults(run=cmd_queries)
+
+    q = sub.add_parser("query", parents=[common, reasoning], help="run a stored query, a .rq file, or - for stdin")
+    q.add_argument("query", metavar="NAME|FILE.rq|-")
+    q.add_argument("--param", action="append", metavar="NAME=VALUE", help="bind a parameter (repeatable)")
+    q.add_argument("--format", choices=RESULT_FORMATS + GRAPH_RESULT_FORMATS, default=None,
+                   help="table (default), csv, tsv, json or xml for SELECT/ASK; turtle (default), ntriples "
+                   "or jsonld for CONSTRUCT/DESCRIBE")
+    q.add_argument("--no-infer", action="store_true", help="query the asserted (and consensus) triples only")
+    q.add_argument("--engine", choices=("oxigraph", "rdflib"), default="oxigraph",
+                   help="oxigraph (the cached store, default) or rdflib (the reference)")
+    q.add_argument("--endpoint", metavar="URL", help="run the query on a remote SPARQL endpoint instead")
+    q.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    q.set_defaults(run=cmd_query)
+
+    e = sub.add_parser("export", parents=[common, reasoning], help="write the graph in an RDF format")
+    e.add_argument("--format", choices=EXPORT_FORMATS, default="turtle")
+    e.add_argument("--inferred", action="store_true", help="include the OWL RL entailments")
+    e.add_argument("--consensus", action="store_true", help="only the consensus view (plain triples, no claims)")
+    e.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    e.set_defaults(run=cmd_export)
+
+    s = sub.add_parser("stats", parents=[common], help="triples, entities per class, claims per claimant")
+    s.set_defaults(run=cmd_stats)
+
+    c = sub.add_parser("coverage", parents=[common], help="share of the article's sentences and infobox lines "
+                       "carried by claims; exits 1 below 100%%")
+    c.set_defaults(run=cmd_coverage)
+
+    d = sub.add_parser("docs", parents=[common], help="write HTML documentation of the ontology")
+    d.add_argument("-o", "--output", default="dist/docs/ontology.html")
+    d.set_defaults(run=cmd_docs)
+
+    _add_scale_commands(sub, common)
+    return p
+
+
+def _add_scale_commands(sub, common: argparse.ArgumentParser) -> None:  # noqa: ANN001
+    """`synth` and `push` live in their own modules; they register here."""
+    try:
+        from .synth import add_parser as add_synth
+        from .push import add_parser as add_push
+    except ImportError:
+        return
+    add_synth(sub, common)
+    add_push(sub, common)
+
+
+def run() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

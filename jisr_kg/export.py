@@ -1,0 +1,105 @@
+"""Export: byte-stable serialisations of the built dataset.
+
+rdflib's N-Triples, N-Quads and JSON-LD follow Python's per-process hash order, so lines are sorted
+and JSON-LD nodes and values are ordered; Turtle and TriG come out sorted already. The graph holds no
+blank nodes (every node has an IRI), so no label changes from run to run.
+"""
+
+from __future__ import annotations
+
+import json
+
+import rdflib
+
+from .dataset import BuiltDataset, new_graph
+from .namespaces import PREFIXES
+
+GRAPH_FORMATS = ("turtle", "ntriples", "jsonld", "xml")
+DATASET_FORMATS = ("trig", "nquads")
+FORMATS = ("turtle", "trig", "ntriples", "nquads", "jsonld", "xml")
+
+#: File endings of the export formats, and media types for the Graph Store protocol.
+SUFFIX = {"turtle": ".ttl", "trig": ".trig", "ntriples": ".nt", "nquads": ".nq", "jsonld": ".jsonld", "xml": ".rdf"}
+MEDIA_TYPE = {
+    "turtle": "text/turtle",
+    "trig": "application/trig",
+    "ntriples": "application/n-triples",
+    "nquads": "application/n-quads",
+    "jsonld": "application/ld+json",
+    "xml": "application/rdf+xml",
+}
+
+
+def serialize_graph(graph: rdflib.Graph, fmt: str) -> bytes:
+    """One graph in a graph format (or a dataset format, as its default graph)."""
+    if fmt in DATASET_FORMATS:
+        return serialize_named_graphs([(None, graph)], fmt)
+    if fmt == "turtle":
+        return graph.serialize(format="turtle", encoding="utf-8")
+    if fmt == "ntriples":
+        return _sorted_lines(graph.serialize(format="nt", encoding="utf-8"))
+    if fmt == "jsonld":
+        return _jsonld(graph)
+    if fmt == "xml":
+        return graph.serialize(format="pretty-xml", encoding="utf-8")
+    raise ValueError(f"unknown format {fmt!r}")
+
+
+def serialize_named_graphs(graphs: list[tuple[str | None, rdflib.Graph]], fmt: str) -> bytes:
+    """Named graphs (None: the default graph) in TriG or N-Quads."""
+    ds = rdflib.Dataset()
+    for prefix, ns in PREFIXES.items():
+        ds.bind(prefix, ns, override=True, replace=True)
+    for name, graph in graphs:
+        target = ds.default_context if name is None else ds.graph(rdflib.URIRef(name))
+        for t in graph:
+            target.add(t)
+    if fmt == "trig":
+        return ds.serialize(format="trig", encoding="utf-8")
+    if fmt == "nquads":
+        return _sorted_lines(ds.serialize(format="nquads", encoding="utf-8"))
+    raise ValueError(f"{fmt!r} is not a dataset format")
+
+
+def export(built: BuiltDataset, fmt: str, *, infer: bool = False) -> bytes:
+    """The built dataset: named graphs in TriG and N-Quads, their union in the graph formats."""
+    if fmt in DATASET_FORMATS:
+        return serialize_named_graphs(list(built.named_graphs(infer=infer)), fmt)
+    return serialize_graph(built.graph(infer=infer), fmt)
+
+
+def _sorted_lines(data: bytes) -> bytes:
+    lines = sorted({line for line in data.decode("utf-8").splitlines() if line.strip()})
+    return ("\n".join(lines) + "\n").encode("utf-8") if lines else b""
+
+
+def _jsonld(graph: rdflib.Graph) -> bytes:
+    used = {p: ns for p, ns in PREFIXES.items()}
+    raw = graph.serialize(format="json-ld", context=used, auto_compact=True, encoding="utf-8")
+    doc = json.loads(raw)
+    if isinstance(doc, dict) and isinstance(doc.get("@graph"), list):
+        doc["@graph"] = sorted((_ordered(n) for n in doc["@graph"]), key=lambda n: str(n.get("@id", "")))
+    else:
+        doc = _ordered(doc)
+    return (json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8")
+
+
+def _ordered(node: object) -> object:
+    """JSON-LD values without @list are sets: order them so that the output is stable."""
+    if isinstance(node, dict):
+        return {k: (v if k == "@list" else _ordered(v)) for k, v in node.items()}
+    if isinstance(node, list):
+        items = [_ordered(v) for v in node]
+        return sorted(items, key=lambda v: json.dumps(v, sort_keys=True, ensure_ascii=False))
+    return node
+
+
+def consensus_graph(built: BuiltDataset) -> rdflib.Graph:
+    """The consensus view alone: the consensus query's result, without claims or evidence."""
+    from .paths import project_root
+
+    text = (project_root() / "queries" / "consensus.rq").read_text(encoding="utf-8")
+    g = new_graph()
+    for t in built.asserted.query(text).graph:
+        g.add(t)
+    return g

@@ -1,0 +1,119 @@
+"""Where the ontology, the shapes, the data and the stored queries are, and the cache key of a build.
+
+From a checkout (or an editable install) the folders beside the package are used, so that an edit to
+`data/` is seen at once; a regular install falls back to the copies shipped inside the package.
+Importing this module does not import rdflib, so that a cached query starts fast.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import InputError
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+#: RDF file endings that `load` reads, and the rdflib format of each.
+RDF_FORMATS = {
+    ".ttl": "turtle",
+    ".trig": "trig",
+    ".nt": "nt",
+    ".nq": "nquads",
+    ".jsonld": "json-ld",
+    ".rdf": "xml",
+    ".owl": "xml",
+}
+
+
+def project_root() -> Path:
+    """The folder that holds `ontology/`, `data/` and `queries/`."""
+    env = os.environ.get("JISR_KG_ROOT")
+    if env:
+        return Path(env)
+    checkout = PACKAGE_DIR.parent
+    if (checkout / "ontology" / "ontology.ttl").is_file() and (checkout / "queries").is_dir():
+        return checkout
+    return PACKAGE_DIR / "resources"
+
+
+def cache_root() -> Path:
+    """Where built graphs are cached, outside the source folders."""
+    env = os.environ.get("JISR_KG_CACHE")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "jisr-kg"
+
+
+def rdf_files(path: Path) -> list[Path]:
+    """The RDF files at `path`: the file itself, or every RDF file in the folder (sorted, not recursive)."""
+    if not path.exists():
+        raise InputError("no such file or folder", path=path)
+    if path.is_file():
+        if path.suffix not in RDF_FORMATS:
+            raise InputError(f"not an RDF file (expected one of {', '.join(sorted(RDF_FORMATS))})", path=path)
+        return [path]
+    found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix in RDF_FORMATS)
+    if not found:
+        raise InputError("no RDF files in this folder", path=path)
+    return found
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Everything a build reads: the ontology, the data files and the consensus query."""
+
+    ontology: tuple[Path, ...]
+    data: tuple[Path, ...]
+    consensus_query: Path
+    shapes: Path
+    extra: tuple[tuple[str, str], ...] = field(default=())  # settings that change the result
+
+    @property
+    def rdf(self) -> tuple[Path, ...]:
+        return self.ontology + self.data
+
+    def key(self) -> str:
+        """A hash of every input's bytes and of the settings: the cache key of the built dataset
+        (the shapes are not part of it: they check the dataset, they do not change it)."""
+        from . import __version__
+
+        h = hashlib.sha256(f"jisr-kg {__version__}\n".encode())
+        for name, value in self.extra:
+            h.update(f"{name}={value}\n".encode())
+        for p in (*self.rdf, self.consensus_query):
+            h.update(str(p.name).encode() + b"\0")
+            try:
+                h.update(hashlib.sha256(p.read_bytes()).digest())
+            except OSError as e:
+                raise InputError(e.strerror or "cannot read", path=p) from None
+        return h.hexdigest()[:32]
+
+
+def inputs(data: Path | list[Path] | None = None, *, reasoner: str = "owlrl") -> Inputs:
+    """The inputs of a build: the project's `data/` by default, or the given files and folders."""
+    root = project_root()
+    paths = [root / "data"] if data is None else ([data] if isinstance(data, Path) else list(data))
+    files: list[Path] = []
+    for p in paths:
+        files.extend(rdf_files(p))
+    return Inputs(
+        ontology=(root / "ontology" / "ontology.ttl",),
+        data=tuple(files),
+        consensus_query=root / "queries" / "consensus.rq",
+        shapes=root / "ontology" / "shapes.ttl",
+        extra=(("reasoner", reasoner),),
+    )
+
+
+def queries_dir() -> Path:
+    return project_root() / "queries"
+
+
+def source_text_path(data_dir: Path | None = None) -> Path:
+    """The source article's text file (for coverage)."""
+    d = data_dir if data_dir is not None else project_root() / "data"
+    return d / "source" / "june-2011-jisr-ash-shughur-clashes.txt"

@@ -1,0 +1,218 @@
+"""Query results in one engine-neutral form, and their serialisations.
+
+Both engines' answers are turned into `Term`s, so that every output format is written by the same
+code whichever engine ran the query: the W3C SPARQL 1.1 results formats (CSV, TSV, JSON, XML) and a
+readable table. Nothing here imports rdflib.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from xml.sax.saxutils import escape, quoteattr
+
+from .namespaces import PREFIXES, XSD
+
+XSD_STRING = XSD + "string"
+RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+RESULT_FORMATS = ("table", "csv", "tsv", "json", "xml")
+
+
+@dataclass(frozen=True, order=True)
+class Term:
+    """An RDF term: kind is 'uri', 'literal' or 'bnode'."""
+
+    kind: str
+    value: str
+    datatype: str | None = None
+    lang: str | None = None
+
+    def n3(self) -> str:
+        """The term in N-Triples / Turtle / SPARQL syntax."""
+        if self.kind == "uri":
+            return f"<{self.value}>"
+        if self.kind == "bnode":
+            return f"_:{self.value}"
+        text = '"' + escape_string(self.value) + '"'
+        if self.lang:
+            return f"{text}@{self.lang}"
+        if self.datatype and self.datatype != XSD_STRING:
+            return f"{text}^^<{self.datatype}>"
+        return text
+
+    def short(self) -> str:
+        """A compact form for tables: prefixed names, plain literal values."""
+        if self.kind == "uri":
+            return compact(self.value)
+        if self.kind == "bnode":
+            return f"_:{self.value}"
+        return self.value
+
+
+def escape_string(value: str) -> str:
+    out = value.replace("\\", "\\\\").replace('"', '\\"')
+    return out.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+
+
+def compact(iri: str) -> str:
+    best = None
+    for prefix, ns in PREFIXES.items():
+        if iri.startswith(ns) and (best is None or len(ns) > len(PREFIXES[best])):
+            best = prefix
+    if best is None:
+        return f"<{iri}>"
+    return f"{best}:{iri[len(PREFIXES[best]):]}"
+
+
+@dataclass
+class SelectResult:
+    variables: list[str]
+    rows: list[list[Term | None]]
+
+    def as_dicts(self) -> list[dict[str, Term | None]]:
+        return [dict(zip(self.variables, row)) for row in self.rows]
+
+
+@dataclass
+class AskResult:
+    value: bool
+
+
+@dataclass
+class GraphResult:
+    """A CONSTRUCT or DESCRIBE result, as sorted N-Triples lines."""
+
+    triples: list[tuple[Term, Term, Term]]
+
+    def ntriples(self) -> str:
+        lines = sorted({f"{s.n3()} {p.n3()} {o.n3()} ." for s, p, o in self.triples})
+        return "".join(line + "\n" for line in lines)
+
+
+Result = SelectResult | AskResult | GraphResult
+
+
+def write(result: SelectResult | AskResult, fmt: str) -> str:
+    """A SELECT or ASK result in one of RESULT_FORMATS."""
+    if fmt not in RESULT_FORMATS:
+        raise ValueError(f"unknown results format {fmt!r}")
+    return {"table": _table, "csv": _csv, "tsv": _tsv, "json": _json, "xml": _xml}[fmt](result)
+
+
+def _table(r: SelectResult | AskResult) -> str:
+    if isinstance(r, AskResult):
+        return ("yes" if r.value else "no") + "\n"
+    cells = [[("" if t is None else t.short()) for t in row] for row in r.rows]
+    widths = [len(v) for v in r.variables]
+    for row in cells:
+        widths = [max(w, min(len(c), 80)) for w, c in zip(widths, row)]
+    def line(values: list[str]) -> str:
+        return " | ".join(v.ljust(w) for v, w in zip(values, widths)).rstrip()
+    out = [line(r.variables), "-+-".join("-" * w for w in widths)]
+    out += [line(row) for row in cells]
+    out.append(f"({len(r.rows)} row{'s' if len(r.rows) != 1 else ''})")
+    return "\n".join(out) + "\n"
+
+
+def _csv(r: SelectResult | AskResult) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    if isinstance(r, AskResult):
+        w.writerow(["_askResult"])
+        w.writerow(["true" if r.value else "false"])
+        return buf.getvalue()
+    w.writerow(r.variables)
+    for row in r.rows:
+        w.writerow(["" if t is None else (f"_:{t.value}" if t.kind == "bnode" else t.value) for t in row])
+    return buf.getvalue()
+
+
+def _tsv(r: SelectResult | AskResult) -> str:
+    if isinstance(r, AskResult):
+        return "?_askResult\n" + ("true" if r.value else "false") + "\n"
+    lines = ["\t".join("?" + v for v in r.variables)]
+    lines += ["\t".join("" if t is None else t.n3() for t in row) for row in r.rows]
+    return "\n".join(lines) + "\n"
+
+
+def _json_term(t: Term) -> dict[str, str]:
+    if t.kind == "uri":
+        return {"type": "uri", "value": t.value}
+    if t.kind == "bnode":
+        return {"type": "bnode", "value": t.value}
+    d = {"type": "literal", "value": t.value}
+    if t.lang:
+        d["xml:lang"] = t.lang
+    elif t.datatype and t.datatype != XSD_STRING:
+        d["datatype"] = t.datatype
+    return d
+
+
+def _json(r: SelectResult | AskResult) -> str:
+    if isinstance(r, AskResult):
+        doc: dict[str, object] = {"head": {}, "boolean": r.value}
+    else:
+        bindings = [
+            {v: _json_term(t) for v, t in zip(r.variables, row) if t is not None} for row in r.rows
+        ]
+        doc = {"head": {"vars": r.variables}, "results": {"bindings": bindings}}
+    return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+
+
+def _xml(r: SelectResult | AskResult) -> str:
+    out = ['<?xml version="1.0"?>', '<sparql xmlns="http://www.w3.org/2005/sparql-results#">', "  <head>"]
+    if isinstance(r, AskResult):
+        out += ["  </head>", f"  <boolean>{'true' if r.value else 'false'}</boolean>", "</sparql>"]
+        return "\n".join(out) + "\n"
+    out += [f"    <variable name={quoteattr(v)}/>" for v in r.variables]
+    out += ["  </head>", "  <results>"]
+    for row in r.rows:
+        out.append("    <result>")
+        for v, t in zip(r.variables, row):
+            if t is None:
+                continue
+            if t.kind == "uri":
+                body = f"<uri>{escape(t.value)}</uri>"
+            elif t.kind == "bnode":
+                body = f"<bnode>{escape(t.value)}</bnode>"
+            elif t.lang:
+                body = f"<literal xml:lang={quoteattr(t.lang)}>{escape(t.value)}</literal>"
+            elif t.datatype and t.datatype != XSD_STRING:
+                body = f"<literal datatype={quoteattr(t.datatype)}>{escape(t.value)}</literal>"
+            else:
+                body = f"<literal>{escape(t.value)}</literal>"
+            out.append(f"      <binding name={quoteattr(v)}>{body}</binding>")
+        out.append("    </result>")
+    out += ["  </results>", "</sparql>"]
+    return "\n".join(out) + "\n"
+
+
+GRAPH_RESULT_FORMATS = ("turtle", "ntriples", "jsonld", "xml")
+
+
+def write_graph(result: GraphResult, fmt: str) -> bytes:
+    """A CONSTRUCT/DESCRIBE result in an RDF format, sorted, with the prefixes it uses."""
+    import pyoxigraph as ox
+
+    formats = {"turtle": ox.RdfFormat.TURTLE, "ntriples": ox.RdfFormat.N_TRIPLES,
+               "jsonld": ox.RdfFormat.JSON_LD, "xml": ox.RdfFormat.RDF_XML}
+    if fmt not in formats:
+        raise ValueError(f"unknown RDF format {fmt!r}")
+
+    def node(t: Term):  # noqa: ANN202
+        if t.kind == "uri":
+            return ox.NamedNode(t.value)
+        if t.kind == "bnode":
+            return ox.BlankNode(t.value)
+        if t.lang:
+            return ox.Literal(t.value, language=t.lang)
+        return ox.Literal(t.value, datatype=ox.NamedNode(t.datatype or XSD_STRING))
+
+    triples = [ox.Triple(node(s), node(p), node(o)) for s, p, o in sorted(set(result.triples))]
+    if fmt in ("turtle", "xml"):
+        used = {t.value for triple in result.triples for t in triple if t.kind == "uri"}
+        prefixes = {p: ns for p, ns in PREFIXES.items() if any(u.startswith(ns) for u in used)}
+        return ox.serialize(triples, format=formats[fmt], prefixes=prefixes)
+    return ox.serialize(triples, format=formats[fmt])
