@@ -101,7 +101,9 @@ PREFIX jkg: <https://w3id.org/jisr-kg/ontology#>
 PREFIX prov: <http://www.w3.org/ns/prov#>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 SELECT ?label (COUNT(DISTINCT ?c) AS ?n) WHERE {
-  GRAPH <https://w3id.org/jisr-kg/graph/asserted> { ?c a jkg:Claim ; prov:wasAttributedTo ?who . ?who rdfs:label ?label }
+  GRAPH <https://w3id.org/jisr-kg/graph/asserted> {
+    ?c a jkg:Claim ; prov:wasAttributedTo ?who . ?who rdfs:label ?label
+  }
 } GROUP BY ?label ORDER BY DESC(?n) ?label
 """
 _STANDINGS = """

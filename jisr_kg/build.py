@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import cache
+from .fsutil import default_mode
 from .paths import Inputs, inputs
 
 Progress = Callable[[str], None]
@@ -131,6 +132,7 @@ def _publish(out_dir: Path, outputs: dict[str, bytes]) -> None:
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
+        os.chmod(tmp, default_mode(directory=True))
         for name, data in outputs.items():
             (tmp / name).write_bytes(data)
         if out_dir.exists():

@@ -268,8 +268,8 @@ def make_parser() -> argparse.ArgumentParser:
 def _add_scale_commands(sub, common: argparse.ArgumentParser) -> None:  # noqa: ANN001
     """`synth` and `push` live in their own modules; they register here."""
     try:
-        from .synth import add_parser as add_synth
         from .push import add_parser as add_push
+        from .synth import add_parser as add_synth
     except ImportError:
         return
     add_synth(sub, common)

@@ -92,8 +92,7 @@ def read_units(path: Path | None = None) -> list[Unit]:
 def coverage(data: Path | list[Path] | None = None, *, units: Path | None = None) -> CoverageReport:
     """How much of the source the claims in the built dataset cover."""
     from .api import run_text
-    from .results import SelectResult
-    from .results import compact
+    from .results import SelectResult, compact
 
     all_units = read_units(units)
     result = run_text(_SPANS, data=data)

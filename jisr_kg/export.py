@@ -94,12 +94,28 @@ def _ordered(node: object) -> object:
     return node
 
 
-def consensus_graph(built: BuiltDataset) -> rdflib.Graph:
-    """The consensus view alone: the consensus query's result, without claims or evidence."""
-    from .paths import project_root
+#: What the consensus view leaves out: the claim apparatus.
+CLAIM_APPARATUS = tuple(
+    rdflib.URIRef(iri)
+    for iri in (
+        "https://w3id.org/jisr-kg/ontology#Claim",
+        "https://w3id.org/jisr-kg/ontology#Mapping",
+        "http://www.w3.org/ns/oa#SpecificResource",
+        "http://www.w3.org/ns/oa#TextPositionSelector",
+        "https://schema.org/QuantitativeValue",
+    )
+)
 
-    text = (project_root() / "queries" / "consensus.rq").read_text(encoding="utf-8")
+
+def consensus_graph(built: BuiltDataset) -> rdflib.Graph:
+    """The consensus view on its own, for tools that do not understand claims: the consensus triples
+    (with the numbers they give), plus the plain description of every entity, without claims,
+    evidence spans, mappings, or quantities that only claims give."""
+    apparatus = {s for cls in CLAIM_APPARATUS for s in built.asserted.subjects(rdflib.RDF.type, cls)}
+    numbers = {o for o in built.consensus.objects() if o in apparatus}
     g = new_graph()
-    for t in built.asserted.query(text).graph:
-        g.add(t)
+    for s, p, o in built.asserted:
+        if s not in apparatus or s in numbers:
+            g.add((s, p, o))
+    g += built.consensus
     return g

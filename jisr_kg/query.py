@@ -66,7 +66,9 @@ def expand_iri(value: str, name: str = "value") -> str:
     if m and m.group(1) in PREFIXES and not value.startswith(("http://", "https://", "urn:")):
         value = PREFIXES[m.group(1)] + m.group(2)
     if not re.match(r"[A-Za-z][A-Za-z0-9+.-]*:", value):
-        raise QueryError(f"parameter {name!r} takes an IRI or a prefixed name such as actor:joshua-landis, not {value!r}")
+        raise QueryError(
+            f"parameter {name!r} takes an IRI or a prefixed name such as actor:joshua-landis, not {value!r}"
+        )
     if _FORBIDDEN_IN_IRI.search(value):
         raise QueryError(f"parameter {name!r}: {value!r} is not a valid IRI (it has a space or one of <>\"{{}}|^`\\)")
     return value

@@ -22,7 +22,8 @@ def describe(built, files: dict[str, tuple[int, str]]) -> bytes:  # noqa: ANN001
     ds = URIRef(DATASET)
     g.add((ds, RDF.type, VOID.Dataset))
     g.add((ds, RDF.type, DCAT.Dataset))
-    g.add((ds, DCT.title, Literal("jisr-kg: the June 2011 Jisr ash-Shughur clashes as claims with provenance", lang="en")))
+    title = "jisr-kg: the June 2011 Jisr ash-Shughur clashes as claims with provenance"
+    g.add((ds, DCT.title, Literal(title, lang="en")))
     g.add((ds, DCT.description, Literal(
         "Who claims what about the June 2011 Jisr ash-Shughur clashes, where the source article says it, "
         "and how the claims relate. Derived from the English Wikipedia article 'June 2011 Jisr ash-Shughur "

@@ -66,7 +66,11 @@ def main() -> int:
                     covered.add(u[:2])
         for p in (RDF.subject, RDF.object, PROV.wasAttributedTo):
             for o in g.objects(c, p):
-                if isinstance(o, rdflib.URIRef) and str(o).startswith(JD) and g.value(o, RDFS.label) is None:
+                if not (isinstance(o, rdflib.URIRef) and str(o).startswith(JD)):
+                    continue
+                # quantities are described by their values, everything else by a label
+                described = g.value(o, RDF.type) if "/quantity/" in str(o) else g.value(o, RDFS.label)
+                if described is None:
                     print(f"UNDEFINED {o} (used by {c})")
                     problems += 1
     missing = [u for u in units if u[:2] not in covered]

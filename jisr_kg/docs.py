@@ -1,0 +1,28 @@
+"""Docs: HTML documentation of the ontology, written by pyLODE."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .build import Progress
+from .errors import JisrError
+from .fsutil import write_atomic
+from .paths import project_root
+
+
+def write_docs(output: Path, *, progress: Progress | None = None) -> Path:
+    """Write the ontology's HTML documentation to `output` and return its path."""
+    import logging
+
+    try:
+        from pylode import OntPub
+    except ImportError:
+        raise JisrError("the docs command needs pyLODE: pip install 'jisr-kg[docs]'") from None
+    # pyLODE configures the root logger at import; its debug chatter is not for our users.
+    logging.getLogger().setLevel(logging.WARNING)
+    if progress:
+        progress("writing the ontology documentation")
+    ontology = project_root() / "ontology" / "ontology.ttl"
+    html = OntPub(ontology=str(ontology), sort_subjects=True).make_html(include_css=True)
+    write_atomic(output, html.encode("utf-8"))
+    return output

@@ -1,0 +1,257 @@
+"""The `jisr-kg` command as a user runs it: every command, every format, and the error paths."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+import rdflib
+
+from conftest import ROOT, jisr
+
+EXPORTS = ("turtle", "trig", "ntriples", "nquads", "jsonld", "xml")
+RDFLIB_FORMAT = {"turtle": "turtle", "trig": "trig", "ntriples": "nt", "nquads": "nquads", "jsonld": "json-ld",
+                 "xml": "xml"}
+DATASET_FORMATS = {"trig", "nquads"}
+
+
+def out(r) -> str:  # noqa: ANN001
+    return r.stdout.decode("utf-8")
+
+
+def err(r) -> str:  # noqa: ANN001
+    return r.stderr.decode("utf-8")
+
+
+def test_help_lists_every_command() -> None:
+    r = jisr("--help")
+    assert r.returncode == 0
+    for command in ("build", "validate", "queries", "query", "export", "stats", "coverage", "docs"):
+        assert command in out(r)
+
+
+def test_build_writes_every_format_and_a_void_description(tmp_path, built) -> None:  # noqa: ANN001
+    r = jisr("build", "-o", str(tmp_path / "dist"))
+    assert r.returncode == 0, err(r)
+    names = {p.name for p in (tmp_path / "dist").iterdir()}
+    for suffix in (".ttl", ".trig", ".nt", ".nq", ".jsonld", ".rdf"):
+        assert f"jisr-kg{suffix}" in names and f"jisr-kg-inferred{suffix}" in names
+    assert {"void.ttl", "jisr-kg-consensus.ttl", "validation-report.txt"} <= names
+    void = rdflib.Graph().parse(tmp_path / "dist" / "void.ttl")
+    triples = void.value(rdflib.URIRef("https://w3id.org/jisr-kg/dataset"),
+                         rdflib.URIRef("http://rdfs.org/ns/void#triples"))
+    assert int(triples) == len(built.graph(infer=True))
+    assert "violations" in out(r) and "triples" in out(r)
+
+
+def test_failed_build_leaves_the_previous_release_untouched(tmp_path) -> None:  # noqa: ANN001
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    (dist / "jisr-kg.ttl").write_text("old release\n")
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "bad.ttl").write_text("@prefix ex: <http://example.org/> .\nex:a ex:b .\n")
+    r = jisr("--data", str(data), "build", "-o", str(dist))
+    assert r.returncode == 2
+    assert (dist / "jisr-kg.ttl").read_text() == "old release\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "dist"]  # no temporary leftovers
+
+
+@pytest.mark.parametrize("fmt", EXPORTS)
+def test_export_parses_back_to_the_same_graph(fmt: str, built) -> None:  # noqa: ANN001
+    r = jisr("export", "--format", fmt, "--inferred")
+    assert r.returncode == 0, err(r)
+    if fmt in DATASET_FORMATS:
+        ds = rdflib.Dataset()
+        ds.parse(data=r.stdout, format=RDFLIB_FORMAT[fmt])
+        for name, graph in built.named_graphs(infer=True):
+            back = ds.graph(rdflib.URIRef(name))
+            assert rdflib.compare.isomorphic(back, graph), name
+    else:
+        back = rdflib.Graph().parse(data=r.stdout, format=RDFLIB_FORMAT[fmt])
+        assert rdflib.compare.isomorphic(back, built.graph(infer=True))
+
+
+@pytest.mark.parametrize("fmt", EXPORTS)
+def test_export_is_byte_identical_across_processes(fmt: str, built) -> None:  # noqa: ANN001
+    # Two separate processes: rdflib's order follows the per-process hash seed.
+    first = jisr("export", "--format", fmt, "--inferred", env={"PYTHONHASHSEED": "1"})
+    second = jisr("export", "--format", fmt, "--inferred", env={"PYTHONHASHSEED": "2"})
+    assert first.returncode == 0 and first.stdout == second.stdout
+
+
+@pytest.mark.parametrize("fmt,oxformat", [("turtle", "TURTLE"), ("ntriples", "N_TRIPLES"), ("nquads", "N_QUADS"),
+                                          ("trig", "TRIG"), ("jsonld", "JSON_LD"), ("xml", "RDF_XML")])
+def test_inferred_export_is_valid_rdf_for_an_independent_parser(fmt: str, oxformat: str, built) -> None:  # noqa: ANN001
+    import pyoxigraph as ox
+
+    r = jisr("export", "--format", fmt, "--inferred")
+    quads = list(ox.parse(r.stdout, format=getattr(ox.RdfFormat, oxformat)))
+    assert len(quads) == len(built.graph(infer=True))
+
+
+def test_export_to_a_file(tmp_path) -> None:  # noqa: ANN001
+    target = tmp_path / "out" / "graph.ttl"
+    r = jisr("export", "-o", str(target))
+    assert r.returncode == 0 and r.stdout == b""
+    assert len(rdflib.Graph().parse(target)) > 0
+
+
+def test_consensus_export_has_no_claims(built) -> None:  # noqa: ANN001
+    r = jisr("export", "--consensus")
+    g = rdflib.Graph().parse(data=r.stdout, format="turtle")
+    jkg = rdflib.Namespace("https://w3id.org/jisr-kg/ontology#")
+    assert not list(g.subjects(rdflib.RDF.type, jkg.Claim))
+    assert set(built.consensus) <= set(g)
+
+
+def test_validate_conforms_on_the_project_data() -> None:
+    r = jisr("validate")
+    assert r.returncode == 0, out(r) + err(r)
+    assert "Violations: 0" in out(r)
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "turtle"])
+def test_validate_formats(fmt: str) -> None:
+    r = jisr("validate", "--format", fmt)
+    assert r.returncode == 0
+    if fmt == "json":
+        assert json.loads(out(r))["conforms"] is True
+    if fmt == "turtle":
+        g = rdflib.Graph().parse(data=r.stdout, format="turtle")
+        sh = rdflib.Namespace("http://www.w3.org/ns/shacl#")
+        assert list(g.subjects(rdflib.RDF.type, sh.ValidationReport))
+
+
+def test_validate_reports_a_violation_with_exit_1(tmp_path) -> None:  # noqa: ANN001
+    claim = tmp_path / "claim.ttl"
+    claim.write_text(
+        "@prefix jkg: <https://w3id.org/jisr-kg/ontology#> .\n"
+        "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
+        "<https://w3id.org/jisr-kg/id/claim/orphan> a jkg:Claim ; rdfs:label \"a claim with no claimant\"@en .\n"
+    )
+    r = jisr("validate", str(claim), str(ROOT / "data" / "source.ttl"))
+    assert r.returncode == 1
+    assert "claim/orphan" in out(r)
+
+
+def test_malformed_turtle_names_file_line_and_column(tmp_path) -> None:  # noqa: ANN001
+    bad = tmp_path / "bad.ttl"
+    bad.write_text('@prefix ex: <http://example.org/> .\nex:a ex:b ex:c .\nex:a ex:b "unterminated .\n')
+    r = jisr("validate", str(bad))
+    assert r.returncode == 2
+    assert re.search(rf"{re.escape(str(bad))}:3:\d+: syntax error", err(r)), err(r)
+    assert "Traceback" not in err(r)
+
+
+def test_missing_file_is_a_clear_error(tmp_path) -> None:  # noqa: ANN001
+    r = jisr("validate", str(tmp_path / "nope.ttl"))
+    assert r.returncode == 2
+    assert "nope.ttl: no such file or folder" in err(r)
+    assert "Traceback" not in err(r)
+
+
+def test_queries_lists_the_stored_queries() -> None:
+    r = jisr("queries")
+    assert r.returncode == 0
+    names = sorted(p.stem for p in (ROOT / "queries").glob("*.rq"))
+    listed = [line.split()[0] for line in out(r).splitlines() if line.strip()]
+    assert listed == names
+
+
+SELECT_PERSONS = """
+PREFIX jkg: <https://w3id.org/jisr-kg/ontology#>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+SELECT ?person ?name WHERE { ?person a jkg:Person ; rdfs:label ?name } ORDER BY ?name
+"""
+
+
+@pytest.mark.parametrize("engine", ["oxigraph", "rdflib"])
+def test_query_from_stdin_in_every_results_format(engine: str, built) -> None:  # noqa: ANN001
+    expected = sorted(str(o) for s in built.asserted.subjects(rdflib.RDF.type,
+                      rdflib.URIRef("https://w3id.org/jisr-kg/ontology#Person"))
+                      for o in built.asserted.objects(s, rdflib.RDFS.label))
+    table = out(jisr("query", "-", "--engine", engine, stdin=SELECT_PERSONS))
+    assert f"({len(expected)} rows)" in table
+    csv_out = out(jisr("query", "-", "--engine", engine, "--format", "csv", stdin=SELECT_PERSONS))
+    assert csv_out.splitlines()[0] == "person,name"
+    assert [line.split(",", 1)[1] for line in csv_out.splitlines()[1:]] == expected
+    tsv_out = out(jisr("query", "-", "--engine", engine, "--format", "tsv", stdin=SELECT_PERSONS))
+    assert tsv_out.splitlines()[0] == "?person\t?name"
+    assert tsv_out.splitlines()[1].endswith('"@en')
+    doc = json.loads(out(jisr("query", "-", "--engine", engine, "--format", "json", stdin=SELECT_PERSONS)))
+    assert [b["name"]["value"] for b in doc["results"]["bindings"]] == expected
+    xml_out = out(jisr("query", "-", "--engine", engine, "--format", "xml", stdin=SELECT_PERSONS))
+    assert xml_out.count("<result>") == len(expected)
+
+
+def test_query_construct_gives_turtle() -> None:
+    q = "CONSTRUCT { ?p rdfs:label ?n } WHERE { ?p a jkg:Person ; rdfs:label ?n }"
+    r = jisr("query", "-", stdin=q)
+    assert r.returncode == 0, err(r)
+    g = rdflib.Graph().parse(data=r.stdout, format="turtle")
+    assert len(g) > 5
+
+
+def test_query_ask() -> None:
+    r = jisr("query", "-", "--format", "json", stdin="ASK { ?c a jkg:Claim }")
+    assert json.loads(out(r))["boolean"] is True
+
+
+def test_no_infer_hides_entailments() -> None:
+    # Persons are prov:Agents only by the ontology's subclass axioms.
+    q = "ASK { actor:joshua-landis a prov:Agent }"
+    assert out(jisr("query", "-", stdin=q)) == "yes\n"
+    assert out(jisr("query", "-", "--no-infer", stdin=q)) == "no\n"
+
+
+def test_query_from_a_file(tmp_path) -> None:  # noqa: ANN001
+    f = tmp_path / "persons.rq"
+    f.write_text(SELECT_PERSONS)
+    r = jisr("query", str(f), "--format", "csv")
+    assert r.returncode == 0 and "Joshua Landis" in out(r)
+
+
+def test_unknown_query_suggests_close_names() -> None:
+    names = sorted(p.stem for p in (ROOT / "queries").glob("*.rq"))
+    typo = names[0][:-1] + ("x" if not names[0].endswith("x") else "y")
+    r = jisr("query", typo)
+    assert r.returncode == 2
+    assert f"no stored query named {typo!r}" in err(r)
+    assert names[0] in err(r)
+
+
+@pytest.mark.parametrize("engine", ["oxigraph", "rdflib"])
+def test_sparql_syntax_error_shows_line_and_column(engine: str) -> None:
+    r = jisr("query", "-", "--engine", engine, stdin="SELECT ?s WHERE {\n  ?s ?p \n}\n")
+    assert r.returncode == 2
+    assert re.search(r"syntax error at line [23], column \d+", err(r)), err(r)
+    assert "Traceback" not in err(r)
+
+
+def test_missing_query_file() -> None:
+    r = jisr("query", "nope/missing.rq")
+    assert r.returncode == 2 and "missing.rq: no such file" in err(r)
+
+
+def test_stats_counts_triples_classes_and_claimants(built) -> None:  # noqa: ANN001
+    r = jisr("stats")
+    assert r.returncode == 0
+    text = out(r)
+    assert f"asserted     {len(built.asserted):7}" in text
+    assert "jkg:Claim" in text and "Wikipedia article authors" in text
+
+
+def test_coverage_is_complete() -> None:
+    r = jisr("coverage")
+    assert "100.0%" in out(r)
+    assert r.returncode == 0, out(r)
+
+
+def test_docs_writes_html(tmp_path) -> None:  # noqa: ANN001
+    target = tmp_path / "ontology.html"
+    r = jisr("docs", "-o", str(target))
+    assert r.returncode == 0, err(r)
+    html = target.read_text()
+    assert "<html" in html and "claim" in html.lower()
