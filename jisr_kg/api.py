@@ -86,6 +86,7 @@ class Stats:
     classes: list[tuple[str, int]]
     claimants: list[tuple[str, int]]
     standings: list[tuple[str, int]]
+    relations: list[tuple[str, int]]
 
 
 _CLASSES = """
@@ -113,13 +114,21 @@ SELECT ?label (COUNT(DISTINCT ?c) AS ?n) WHERE {
   GRAPH <https://w3id.org/jisr-kg/graph/asserted> { ?c a jkg:Claim ; jkg:standing ?s . ?s skos:prefLabel ?label }
 } GROUP BY ?label ORDER BY DESC(?n) ?label
 """
+_RELATIONS = """
+PREFIX jkg: <https://w3id.org/jisr-kg/ontology#>
+SELECT ?relation (COUNT(*) AS ?n) WHERE {
+  VALUES ?relation { jkg:contradicts jkg:refutes jkg:doubts jkg:supports jkg:alternativeTo jkg:statedBefore }
+  GRAPH <https://w3id.org/jisr-kg/graph/asserted> { ?a ?relation ?b }
+} GROUP BY ?relation ORDER BY DESC(?n) ?relation
+"""
 _TRIPLES = """
 SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ORDER BY ?g
 """
 
 
 def stats(data: DataArg = None, *, progress: Progress | None = None) -> Stats:
-    """Triples per graph, entities per class, claims per claimant and per standing."""
+    """Triples per graph, entities per class, claims per claimant and per standing, and the links
+    between claims (as asserted, before the reasoner makes contradiction symmetric)."""
     from .results import compact
 
     store = ensure_store(data, progress=progress)
@@ -130,4 +139,5 @@ def stats(data: DataArg = None, *, progress: Progress | None = None) -> Stats:
         return [((compact(a.value) if short else a.value), int(b.value)) for a, b in result.rows]
 
     triples = {name.rsplit("/", 1)[-1]: n for name, n in pairs(_TRIPLES)}
-    return Stats(triples, pairs(_CLASSES, short=True), pairs(_CLAIMANTS), pairs(_STANDINGS))
+    return Stats(triples, pairs(_CLASSES, short=True), pairs(_CLAIMANTS), pairs(_STANDINGS),
+                 pairs(_RELATIONS, short=True))

@@ -29,7 +29,9 @@ class Console:
 
 def main(argv: list[str] | None = None) -> int:
     parser = make_parser()
-    args = parser.parse_args(argv)
+    # The defaults of --data/--quiet live in the namespace, not in the parser: the option objects are
+    # shared with every subcommand, and a default there would reset a --data given before the command.
+    args = parser.parse_args(argv, namespace=argparse.Namespace(data=None, quiet=False))
     if not getattr(args, "command", None):
         parser.print_help()
         return EXIT_OK
@@ -163,15 +165,18 @@ def cmd_stats(args: argparse.Namespace, console: Console) -> int:
     from .api import stats
 
     s = stats(_data(args), progress=console.progress)
-    out = ["triples"]
-    out += [f"  {name:12} {n:7}" for name, n in s.triples.items()]
-    out += [f"  {'total':12} {sum(s.triples.values()):7}", "", "entities per class"]
-    out += [f"  {cls:28} {n:5}" for cls, n in s.classes]
-    out += ["", "claims per claimant"]
-    out += [f"  {who:48} {n:5}" for who, n in s.claimants]
-    out += ["", "claims per standing"]
-    out += [f"  {label:28} {n:5}" for label, n in s.standings]
-    _write("\n".join(out) + "\n", None)
+    sections = [
+        ("triples", [*s.triples.items(), ("total", sum(s.triples.values()))]),
+        ("entities per class", s.classes),
+        ("claims per claimant", s.claimants),
+        ("claims per standing", s.standings),
+        ("links between claims (asserted)", s.relations),
+    ]
+    width = min(40, max(len(name) for _, rows in sections for name, _ in rows))
+    out = []
+    for title, rows in sections:
+        out += [title] + [f"  {name:{width}}  {n:6}" for name, n in rows] + [""]
+    _write("\n".join(out[:-1]) + "\n", None)
     return EXIT_OK
 
 
@@ -210,7 +215,6 @@ def make_parser() -> argparse.ArgumentParser:
         "build, validate, query and export it.",
         parents=[common],
     )
-    p.set_defaults(data=None, quiet=False)
     p.add_argument("--version", action="version", version=f"jisr-kg {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 

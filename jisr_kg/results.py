@@ -104,16 +104,22 @@ def write(result: SelectResult | AskResult, fmt: str) -> str:
 def _table(r: SelectResult | AskResult) -> str:
     if isinstance(r, AskResult):
         return ("yes" if r.value else "no") + "\n"
-    cells = [[("" if t is None else t.short()) for t in row] for row in r.rows]
+    # A table is for reading: long values are cut (the other formats give them whole).
+    cells = [[_cut("" if t is None else t.short()) for t in row] for row in r.rows]
     widths = [len(v) for v in r.variables]
     for row in cells:
-        widths = [max(w, min(len(c), 80)) for w, c in zip(widths, row)]
+        widths = [max(w, len(c)) for w, c in zip(widths, row)]
     def line(values: list[str]) -> str:
         return " | ".join(v.ljust(w) for v, w in zip(values, widths)).rstrip()
     out = [line(r.variables), "-+-".join("-" * w for w in widths)]
     out += [line(row) for row in cells]
     out.append(f"({len(r.rows)} row{'s' if len(r.rows) != 1 else ''})")
     return "\n".join(out) + "\n"
+
+
+def _cut(value: str, width: int = 80) -> str:
+    value = " ".join(value.split())
+    return value if len(value) <= width else value[: width - 1] + "…"
 
 
 def _csv(r: SelectResult | AskResult) -> str:
