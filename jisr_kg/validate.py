@@ -1,0 +1,364 @@
+"""Validate: check a graph against the SHACL shapes in `ontology/shapes.ttl` and report the results.
+
+The shapes are SHACL 1.0 (Core and SPARQL-based constraints), run by pyshacl without inference and
+without its Advanced mode: the graph handed in is already complete (the command validates the
+cached OWL RL closure of the build, see docs/decisions/0007-validation.md).
+
+"Conforms" here means: no result of severity Violation. Warnings (incompleteness, such as a place
+without coordinates) are reported but do not fail the command. This is not SHACL's own sh:conforms,
+which is false as soon as there is any result; the Turtle report keeps SHACL's meaning and says so.
+
+Results are plain strings, so that reports compare and sort without rdflib:
+IRIs as they are (`https://...`), literals in N-Triples form (`"5"^^<http://...#integer>`,
+`"Syria"@de`), blank nodes as `[]`, an inverse path as `^` + IRI. `compact` shortens them for display.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from . import paths
+from .errors import JisrError
+from .namespaces import PREFIXES, XSD
+from .results import compact as compact_iri
+from .results import escape_string
+
+if TYPE_CHECKING:  # pragma: no cover
+    import rdflib
+
+    from .dataset import BuiltDataset
+
+SEVERITIES = ("Violation", "Warning", "Info")
+REPORT_FORMATS = ("text", "turtle", "json")
+
+SH = "http://www.w3.org/ns/shacl#"
+SHAPES = "https://w3id.org/jisr-kg/shapes#"
+#: Prefixes for display beyond the project's own (jisr_kg.namespaces.PREFIXES).
+DISPLAY_PREFIXES = {"jkgsh": SHAPES, "sh": SH}
+XSD_STRING = XSD + "string"
+BLANK = "[]"
+
+
+@dataclass(frozen=True, order=True)
+class ValidationResult:
+    """One SHACL validation result, as plain strings."""
+
+    severity: str  # "Violation" | "Warning" | "Info"
+    shape: str  # the source shape's IRI
+    focus: str
+    path: str | None
+    value: str | None
+    message: str
+    component: str  # sh:sourceConstraintComponent, compact, e.g. "sh:MinCountConstraintComponent"
+
+    def sort_key(self) -> tuple:
+        """Violations first, then warnings, then infos; within a severity by shape, focus, path, value."""
+        rank = SEVERITIES.index(self.severity) if self.severity in SEVERITIES else len(SEVERITIES)
+        return (rank, self.severity, self.shape, self.focus, self.path or "", self.value or "",
+                self.message, self.component)
+
+
+@dataclass
+class ValidationReport:
+    """The results of one validation, sorted (see `ValidationResult.sort_key`), and pyshacl's report graph."""
+
+    results: list[ValidationResult]
+    graph: rdflib.Graph
+
+    @property
+    def conforms(self) -> bool:
+        """True when no result is a Violation (warnings and infos may still be reported)."""
+        return not any(r.severity == "Violation" for r in self.results)
+
+    def count(self, severity: str) -> int:
+        if severity not in SEVERITIES:
+            raise ValueError(f"unknown severity {severity!r} (choose from {', '.join(SEVERITIES)})")
+        return sum(1 for r in self.results if r.severity == severity)
+
+    def summary(self) -> str:
+        line = f"Violations: {self.count('Violation')}, Warnings: {self.count('Warning')}"
+        infos = self.count("Info")
+        return line + (f", Infos: {infos}" if infos else "")
+
+    def format(self, fmt: str) -> str:
+        """The report as "text" (for people), "json" or "turtle" (the W3C SHACL report graph)."""
+        if fmt == "text":
+            return _text(self)
+        if fmt == "json":
+            return _json(self)
+        if fmt == "turtle":
+            return _turtle(self)
+        raise ValueError(f"unknown report format {fmt!r} (choose from {', '.join(REPORT_FORMATS)})")
+
+
+# ---------------------------------------------------------------- running the validation
+
+
+def default_shapes_path() -> Path:
+    return paths.project_root() / "ontology" / "shapes.ttl"
+
+
+def load_shapes(path: Path | None = None) -> rdflib.Graph:
+    """The shapes graph: `ontology/shapes.ttl` of the project unless another file is given."""
+    import rdflib
+
+    from .load import parse_into
+
+    graph = rdflib.Graph()
+    parse_into(graph, path if path is not None else default_shapes_path())
+    return graph
+
+
+def validate_graph(data: rdflib.Graph, shapes: rdflib.Graph | None = None) -> ValidationReport:
+    """Validate `data` as it is (no inference: hand in the closure) against `shapes` (default: ours).
+
+    The data graph must contain the ontology: sh:targetClass and sh:class follow rdfs:subClassOf in
+    the data graph, and the concept checks read skos:inScheme there.
+    """
+    from pyshacl import validate
+    from pyshacl.errors import ReportableRuntimeError, ShapeLoadError
+
+    if shapes is None:
+        shapes = load_shapes()
+    try:
+        _conforms, report_graph, _text = validate(
+            data,
+            shacl_graph=shapes,
+            inference="none",
+            advanced=False,
+            js=False,
+            meta_shacl=False,
+            abort_on_first=False,
+            allow_infos=False,
+            allow_warnings=False,
+            debug=False,
+        )
+    except (ShapeLoadError, ReportableRuntimeError) as e:
+        raise JisrError(f"the shapes cannot be applied: {e}") from None
+    return ValidationReport(sorted(results_of(report_graph), key=ValidationResult.sort_key), report_graph)
+
+
+def validate_dataset(built: BuiltDataset) -> ValidationReport:
+    """Validate a build: asserted, consensus and inferred triples together (the cached closure)."""
+    return validate_graph(built.graph(infer=True))
+
+
+def results_of(report_graph: rdflib.Graph) -> list[ValidationResult]:
+    """The results of a W3C SHACL report graph as `ValidationResult`s (unsorted)."""
+    from rdflib import RDF, URIRef
+
+    sh = _sh()
+    out = []
+    # Only the report's own results: nested ones (sh:detail, or pyshacl's results of sh:node and sh:or
+    # operands) explain a result and are not results of the validation.
+    tops = {r for report in report_graph.subjects(RDF.type, sh.ValidationReport)
+            for r in report_graph.objects(report, sh.result)}
+    for r in sorted(tops, key=str):
+        severity = report_graph.value(r, sh.resultSeverity)
+        sev = str(severity)
+        sev = sev[len(SH):] if sev.startswith(SH) else compact(sev)
+        messages = sorted({str(m) for m in report_graph.objects(r, sh.resultMessage)})
+        path = report_graph.value(r, sh.resultPath)
+        value = report_graph.value(r, sh.value)
+        component = report_graph.value(r, sh.sourceConstraintComponent)
+        out.append(
+            ValidationResult(
+                severity=sev,
+                shape=term_string(report_graph.value(r, sh.sourceShape)),
+                focus=term_string(report_graph.value(r, sh.focusNode)),
+                path=None if path is None else path_string(report_graph, path),
+                value=None if value is None else term_string(value),
+                message=" ".join(messages),
+                component=compact(str(component)) if isinstance(component, URIRef) else term_string(component),
+            )
+        )
+    return out
+
+
+def _sh():  # noqa: ANN202 - rdflib.Namespace
+    from rdflib import Namespace
+
+    return Namespace(SH)
+
+
+# ---------------------------------------------------------------- terms as strings and back
+
+
+def term_string(node: object) -> str:
+    """An RDF term as a plain string: an IRI as is, a literal in N-Triples form, a blank node as []."""
+    from rdflib import BNode, Literal, URIRef
+
+    if node is None:
+        return ""
+    if isinstance(node, URIRef):
+        return str(node)
+    if isinstance(node, BNode):
+        return BLANK
+    if isinstance(node, Literal):
+        text = '"' + escape_string(str(node)) + '"'
+        if node.language:
+            return f"{text}@{node.language}"
+        if node.datatype is not None and str(node.datatype) != XSD_STRING:
+            return f"{text}^^<{node.datatype}>"
+        return text
+    return str(node)
+
+
+def path_string(graph: rdflib.Graph, path: object) -> str:
+    """A SHACL property path as a string: an IRI, or ^IRI for an inverse path (others in SPARQL syntax)."""
+    from rdflib import RDF, BNode, URIRef
+    from rdflib.collection import Collection
+
+    sh = _sh()
+    if isinstance(path, URIRef):
+        return str(path)
+    if isinstance(path, BNode):
+        inverse = graph.value(path, sh.inversePath)
+        if inverse is not None:
+            return "^" + path_string(graph, inverse)
+        alternatives = graph.value(path, sh.alternativePath)
+        if alternatives is not None:
+            return "(" + " | ".join(path_string(graph, p) for p in Collection(graph, alternatives)) + ")"
+        for prop, suffix in ((sh.zeroOrMorePath, "*"), (sh.oneOrMorePath, "+"), (sh.zeroOrOnePath, "?")):
+            inner = graph.value(path, prop)
+            if inner is not None:
+                return path_string(graph, inner) + suffix
+        if graph.value(path, RDF.first) is not None:
+            return "(" + " / ".join(path_string(graph, p) for p in Collection(graph, path)) + ")"
+    return term_string(path)
+
+
+def compact(text: str | None) -> str:
+    """A result string for display: IRIs as prefixed names, literals with compact datatypes."""
+    if text is None:
+        return "-"
+    if text == BLANK or text.startswith("_:"):
+        return text
+    if text.startswith('"'):
+        lexical, _, suffix = _split_literal(text)
+        if len(lexical) > 80:
+            lexical = lexical[:77] + "..."
+        if suffix.startswith("^^<") and suffix.endswith(">"):
+            suffix = "^^" + compact(suffix[3:-1])
+        return f'"{lexical}"{suffix}'
+    if text.startswith("^"):
+        return "^" + compact(text[1:])
+    for prefix, ns in DISPLAY_PREFIXES.items():
+        if text.startswith(ns):
+            return f"{prefix}:{text[len(ns):]}"
+    return compact_iri(text)
+
+
+def _split_literal(text: str) -> tuple[str, str, str]:
+    """'"lex"@en' -> (lex, '"', '@en'): the escaped lexical form and what follows the closing quote."""
+    i = 1
+    while i < len(text):
+        if text[i] == "\\":
+            i += 2
+            continue
+        if text[i] == '"':
+            return text[1:i], '"', text[i + 1 :]
+        i += 1
+    return text[1:], "", ""
+
+
+def _node(text: str, blank_id: str):  # noqa: ANN202 - rdflib term
+    from rdflib import BNode, Literal, URIRef
+    from rdflib.util import from_n3
+
+    if text == BLANK:
+        return BNode(blank_id)
+    if text.startswith('"'):
+        node = from_n3(text)
+        assert isinstance(node, Literal)
+        return node
+    return URIRef(text)
+
+
+# ---------------------------------------------------------------- formats
+
+
+def _text(report: ValidationReport) -> str:
+    out: list[str] = []
+    groups: dict[tuple[str, str], list[ValidationResult]] = {}
+    for r in report.results:  # already in severity, shape order
+        groups.setdefault((r.severity, r.shape), []).append(r)
+    for (severity, shape), results in groups.items():
+        n = len(results)
+        out.append(f"{severity}: {compact(shape)} ({n} result{'s' if n != 1 else ''})")
+        for r in results:
+            message = _IRI.sub(_compact_match, r.message).replace("\r", "\\r").replace("\n", "\\n")
+            out.append(f"  {compact(r.focus)} | {compact(r.path)} | {compact(r.value)} | {message}")
+        out.append("")
+    out.append(report.summary())
+    return "\n".join(out) + "\n"
+
+
+_IRI = re.compile(r"https?://[^\s\"'<>(){}|^`]*[^\s\"'<>(){}|^`.,;:!?]")
+
+
+def _compact_match(m: re.Match[str]) -> str:
+    short = compact(m.group(0))
+    return m.group(0) if short.startswith("<") else short
+
+
+def _json(report: ValidationReport) -> str:
+    doc = {
+        "conforms": report.conforms,
+        "counts": {s: report.count(s) for s in SEVERITIES},
+        "results": [asdict(r) for r in report.results],
+    }
+    return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+
+
+def _turtle(report: ValidationReport) -> str:
+    """The W3C SHACL validation report, rebuilt from the sorted results with stable blank-node ids, so
+    that the same results give the same bytes. sh:conforms has SHACL's meaning (no result at all)."""
+    import rdflib
+    from rdflib import RDF, RDFS, BNode, Literal, URIRef
+
+    sh = _sh()
+    g = rdflib.Graph()
+    for prefix, ns in {**PREFIXES, **DISPLAY_PREFIXES}.items():
+        g.bind(prefix, ns, override=True, replace=True)
+    node = BNode("report")
+    g.add((node, RDF.type, sh.ValidationReport))
+    g.add((node, sh.conforms, Literal(not report.results)))
+    g.add((node, RDFS.comment, Literal(
+        f"jisr-kg: {report.summary()}. The command conforms (exit 0) when there is no Violation; "
+        "sh:conforms is SHACL's: false as soon as there is any result.", lang="en")))
+    for i, r in enumerate(report.results):
+        res = BNode(f"r{i:05d}")
+        g.add((node, sh.result, res))
+        g.add((res, RDF.type, sh.ValidationResult))
+        severity = URIRef(SH + r.severity) if r.severity in SEVERITIES else URIRef(r.severity)
+        g.add((res, sh.resultSeverity, severity))
+        g.add((res, sh.sourceShape, _node(r.shape, f"r{i:05d}s")))
+        g.add((res, sh.focusNode, _node(r.focus, f"r{i:05d}f")))
+        if r.path is not None:
+            if r.path.startswith("^") and " " not in r.path:
+                inverse = BNode(f"r{i:05d}p")
+                g.add((inverse, sh.inversePath, URIRef(r.path[1:])))
+                g.add((res, sh.resultPath, inverse))
+            elif not r.path.startswith(("(", '"', BLANK)):
+                g.add((res, sh.resultPath, URIRef(r.path)))
+        if r.value is not None:
+            g.add((res, sh.value, _node(r.value, f"r{i:05d}v")))
+        g.add((res, sh.resultMessage, Literal(r.message)))
+        g.add((res, sh.sourceConstraintComponent, URIRef(expand(r.component))))
+    return g.serialize(format="turtle")
+
+
+def expand(name: str) -> str:
+    """The inverse of `compact` for prefixed names: "sh:MinCountConstraintComponent" -> its IRI."""
+    for prefix, ns in DISPLAY_PREFIXES.items():
+        if name.startswith(prefix + ":"):
+            return ns + name[len(prefix) + 1 :]
+    for prefix, ns in PREFIXES.items():
+        if name.startswith(prefix + ":"):
+            return ns + name[len(prefix) + 1 :]
+    return name.strip("<>")
