@@ -5,8 +5,12 @@ The public API (imported lazily, so that `import jisr_kg` stays cheap):
 - `build_dataset(data=None)`: load, derive the consensus view, reason (cached) -> `BuiltDataset`
 - `build_release(out_dir)`: the main job, every export and a VoID description in `dist/`
 - `run_query(name_or_file, params)`: run a stored query -> `SelectResult` / `AskResult` / `GraphResult`
-- `validate(data=None)`: SHACL validation -> `ValidationReport`
-- `export(fmt, infer=False)`: a deterministic serialisation of the dataset, as bytes
+- `validate_data(data=None)`: SHACL validation -> `ValidationReport`
+- `export_data(fmt, infer=False)`: a deterministic serialisation of the dataset, as bytes
+- `stats(data=None)`, `coverage_report(data=None)`: the figures of `jisr-kg stats` and `coverage`
+
+The functions are not called `validate`, `export` or `coverage`: those are the modules that do the work,
+and a package attribute cannot be both.
 """
 
 from __future__ import annotations
@@ -20,10 +24,10 @@ _API = {
     "build_dataset": "jisr_kg.build",
     "build_release": "jisr_kg.build",
     "run_query": "jisr_kg.api",
-    "validate": "jisr_kg.api",
-    "export": "jisr_kg.api",
+    "validate_data": "jisr_kg.api",
+    "export_data": "jisr_kg.api",
     "stats": "jisr_kg.api",
-    "coverage": "jisr_kg.coverage",
+    "coverage_report": "jisr_kg.coverage",
     "stored_queries": "jisr_kg.query",
     "JisrError": "jisr_kg.errors",
 }

@@ -47,11 +47,11 @@ def run_text(
     raise QueryError(f"unknown engine {engine!r} (choose from {', '.join(ENGINES)})")
 
 
-def validate(data: DataArg = None, *, reasoner: str = "owlrl", progress: Progress | None = None):  # noqa: ANN201
+def validate_data(data: DataArg = None, *, reasoner: str = "owlrl", progress: Progress | None = None):  # noqa: ANN201
     """Validate the built dataset (the project's data, or the given files) against the shapes.
 
-    >>> from jisr_kg import validate
-    >>> report = validate()
+    >>> from jisr_kg import validate_data
+    >>> report = validate_data()
     >>> report.conforms, report.count("Warning")
     """
     from .validate import validate_dataset
@@ -62,15 +62,15 @@ def validate(data: DataArg = None, *, reasoner: str = "owlrl", progress: Progres
     return validate_dataset(built)
 
 
-def export(
+def export_data(
     fmt: str = "turtle", *, infer: bool = False, consensus: bool = False, data: DataArg = None,
     reasoner: str = "owlrl", progress: Progress | None = None,
 ) -> bytes:
     """The dataset in one RDF format, byte-stable: asserted and consensus triples, plus the inferred
     ones with `infer`; or the consensus view alone.
 
-    >>> from jisr_kg import export
-    >>> turtle = export("turtle", infer=True)
+    >>> from jisr_kg import export_data
+    >>> turtle = export_data("turtle", infer=True)
     """
     from . import export as ex
 

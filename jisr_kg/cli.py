@@ -86,10 +86,10 @@ def cmd_build(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_validate(args: argparse.Namespace, console: Console) -> int:
-    from .api import validate
+    from .api import validate_data
 
     paths = [Path(p) for p in args.paths] if args.paths else _data(args)
-    report = validate(paths, reasoner=args.reasoner, progress=console.progress)
+    report = validate_data(paths, reasoner=args.reasoner, progress=console.progress)
     _write(report.format(args.format), None)
     return EXIT_OK if report.conforms else EXIT_FAILED
 
@@ -153,9 +153,9 @@ def cmd_query(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_export(args: argparse.Namespace, console: Console) -> int:
-    from .api import export
+    from .api import export_data
 
-    data = export(args.format, infer=args.inferred, consensus=args.consensus, data=_data(args),
+    data = export_data(args.format, infer=args.inferred, consensus=args.consensus, data=_data(args),
                   reasoner=args.reasoner, progress=console.progress)
     _write(data, args.output)
     return EXIT_OK
@@ -181,9 +181,9 @@ def cmd_stats(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_coverage(args: argparse.Namespace, console: Console) -> int:
-    from .coverage import coverage
+    from .coverage import coverage_report
 
-    report = coverage(_data(args))
+    report = coverage_report(_data(args))
     _write(report.format(), None)
     return EXIT_OK if report.complete else EXIT_FAILED
 

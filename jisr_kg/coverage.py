@@ -89,7 +89,7 @@ def read_units(path: Path | None = None) -> list[Unit]:
     return units
 
 
-def coverage(data: Path | list[Path] | None = None, *, units: Path | None = None) -> CoverageReport:
+def coverage_report(data: Path | list[Path] | None = None, *, units: Path | None = None) -> CoverageReport:
     """How much of the source the claims in the built dataset cover."""
     from .api import run_text
     from .results import SelectResult, compact

@@ -41,7 +41,7 @@ def serialize_graph(graph: rdflib.Graph, fmt: str) -> bytes:
     if fmt == "jsonld":
         return _jsonld(graph)
     if fmt == "xml":
-        return graph.serialize(format="pretty-xml", encoding="utf-8")
+        return _oxigraph(graph, "RDF_XML")
     raise ValueError(f"unknown format {fmt!r}")
 
 
@@ -55,7 +55,7 @@ def serialize_named_graphs(graphs: list[tuple[str | None, rdflib.Graph]], fmt: s
         for t in graph:
             target.add(t)
     if fmt == "trig":
-        return ds.serialize(format="trig", encoding="utf-8")
+        return _trig(graphs)
     if fmt == "nquads":
         return _sorted_lines(ds.serialize(format="nquads", encoding="utf-8"))
     raise ValueError(f"{fmt!r} is not a dataset format")
@@ -66,6 +66,41 @@ def export(built: BuiltDataset, fmt: str, *, infer: bool = False) -> bytes:
     if fmt in DATASET_FORMATS:
         return serialize_named_graphs(list(built.named_graphs(infer=infer)), fmt)
     return serialize_graph(built.graph(infer=infer), fmt)
+
+
+def _trig(graphs: list[tuple[str | None, rdflib.Graph]]) -> bytes:
+    """TriG from each graph's Turtle (sorted by rdflib), since rdflib's own TriG order is not stable."""
+    from .dataset import new_graph
+
+    prefixes: list[str] = []
+    blocks: list[str] = []
+    for name, graph in sorted(graphs, key=lambda g: g[0] or ""):
+        g = new_graph()
+        g += graph
+        body = []
+        for line in g.serialize(format="turtle").splitlines():
+            if line.startswith("@prefix "):
+                if line not in prefixes:
+                    prefixes.append(line)
+            else:
+                # not indented: a line may be inside a multi-line string literal
+                body.append(line)
+        text = "\n".join(body).strip("\n")
+        blocks.append(text if name is None else f"<{name}> {{\n{text}\n}}")
+    return ("\n".join(sorted(prefixes)) + "\n\n" + "\n\n".join(blocks) + "\n").encode("utf-8")
+
+
+def _oxigraph(graph: rdflib.Graph, fmt: str) -> bytes:
+    """Serialise with Oxigraph, in sorted order (rdflib's RDF/XML follows the hash order)."""
+    import pyoxigraph as ox
+
+    from .results import ntriples_key, rdflib_term, to_oxigraph
+
+    triples = sorted(((rdflib_term(s), rdflib_term(p), rdflib_term(o)) for s, p, o in graph), key=ntriples_key)
+    used = {t.value for triple in triples for t in triple if t.kind == "uri"}
+    prefixes = {p: ns for p, ns in PREFIXES.items() if any(u.startswith(ns) for u in used)}
+    return ox.serialize([ox.Triple(*map(to_oxigraph, t)) for t in triples], format=getattr(ox.RdfFormat, fmt),
+                        prefixes=prefixes)
 
 
 def _sorted_lines(data: bytes) -> bytes:
@@ -112,7 +147,8 @@ def consensus_graph(built: BuiltDataset) -> rdflib.Graph:
     (with the numbers they give), plus the plain description of every entity, without claims,
     evidence spans, mappings, or quantities that only claims give."""
     apparatus = {s for cls in CLAIM_APPARATUS for s in built.asserted.subjects(rdflib.RDF.type, cls)}
-    numbers = {o for o in built.consensus.objects() if o in apparatus}
+    qv = rdflib.URIRef("https://schema.org/QuantitativeValue")
+    numbers = {o for o in built.consensus.objects() if (o, rdflib.RDF.type, qv) in built.asserted}
     g = new_graph()
     for s, p, o in built.asserted:
         if s not in apparatus or s in numbers:

@@ -54,4 +54,6 @@ PREFIXES = {
     "void": "http://rdfs.org/ns/void#",
     "dcat": "http://www.w3.org/ns/dcat#",
     "wd": "http://www.wikidata.org/entity/",
+    "sh": "http://www.w3.org/ns/shacl#",
+    "jkgsh": BASE + "shapes#",
 }

@@ -20,7 +20,7 @@ from pathlib import Path
 from .errors import QueryError
 from .namespaces import PREFIXES, XSD
 from .paths import queries_dir
-from .results import AskResult, GraphResult, Result, SelectResult, Term
+from .results import AskResult, GraphResult, Result, SelectResult, Term, ox_term, rdflib_term
 
 ENGINES = ("oxigraph", "rdflib")
 PARAM_TYPES = {"iri": None, "integer": XSD + "integer", "decimal": XSD + "decimal", "date": XSD + "date",
@@ -286,18 +286,6 @@ def from_oxigraph(answer) -> Result:  # noqa: ANN001
     return SelectResult(variables, rows)
 
 
-def ox_term(t) -> Term:  # noqa: ANN001
-    import pyoxigraph as ox
-
-    if isinstance(t, ox.NamedNode):
-        return Term("uri", t.value)
-    if isinstance(t, ox.BlankNode):
-        return Term("bnode", t.value)
-    if t.language:
-        return Term("literal", t.value, None, t.language)
-    return Term("literal", t.value, t.datatype.value)
-
-
 def run_rdflib(graph, text: str) -> Result:  # noqa: ANN001 - an rdflib.Graph
     from pyparsing import ParseException
 
@@ -318,19 +306,6 @@ def from_rdflib(answer) -> Result:  # noqa: ANN001
     variables = [str(v) for v in answer.vars]
     rows = [[rdflib_term(row[i]) if row[i] is not None else None for i in range(len(variables))] for row in answer]
     return SelectResult(variables, rows)
-
-
-def rdflib_term(t) -> Term:  # noqa: ANN001
-    from rdflib import BNode, Literal, URIRef
-
-    if isinstance(t, URIRef):
-        return Term("uri", str(t))
-    if isinstance(t, BNode):
-        return Term("bnode", str(t))
-    assert isinstance(t, Literal)
-    if t.language:
-        return Term("literal", str(t), None, t.language)
-    return Term("literal", str(t), str(t.datatype) if t.datatype else XSD + "string")
 
 
 def _oxigraph_syntax(message: str, text: str) -> str:

@@ -20,7 +20,7 @@ RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 RESULT_FORMATS = ("table", "csv", "tsv", "json", "xml")
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Term:
     """An RDF term: kind is 'uri', 'literal' or 'bnode'."""
 
@@ -195,6 +195,51 @@ def _xml(r: SelectResult | AskResult) -> str:
     return "\n".join(out) + "\n"
 
 
+def ntriples_key(triple: tuple[Term, Term, Term]) -> tuple[str, str, str]:
+    """Sort triples as their N-Triples lines sort."""
+    return (triple[0].n3(), triple[1].n3(), triple[2].n3())
+
+
+# ---------------------------------------------------------------- conversions (lazy imports)
+
+
+def ox_term(t) -> Term:  # noqa: ANN001 - a pyoxigraph term
+    import pyoxigraph as ox
+
+    if isinstance(t, ox.NamedNode):
+        return Term("uri", t.value)
+    if isinstance(t, ox.BlankNode):
+        return Term("bnode", t.value)
+    if t.language:
+        return Term("literal", t.value, None, t.language)
+    return Term("literal", t.value, t.datatype.value)
+
+
+def rdflib_term(t) -> Term:  # noqa: ANN001 - an rdflib term
+    from rdflib import BNode, Literal, URIRef
+
+    if isinstance(t, URIRef):
+        return Term("uri", str(t))
+    if isinstance(t, BNode):
+        return Term("bnode", str(t))
+    assert isinstance(t, Literal)
+    if t.language:
+        return Term("literal", str(t), None, t.language)
+    return Term("literal", str(t), str(t.datatype) if t.datatype else XSD + "string")
+
+
+def to_oxigraph(t: Term):  # noqa: ANN201 - a pyoxigraph term
+    import pyoxigraph as ox
+
+    if t.kind == "uri":
+        return ox.NamedNode(t.value)
+    if t.kind == "bnode":
+        return ox.BlankNode(t.value)
+    if t.lang:
+        return ox.Literal(t.value, language=t.lang)
+    return ox.Literal(t.value, datatype=ox.NamedNode(t.datatype or XSD_STRING))
+
+
 GRAPH_RESULT_FORMATS = ("turtle", "ntriples", "jsonld", "xml")
 
 
@@ -207,16 +252,8 @@ def write_graph(result: GraphResult, fmt: str) -> bytes:
     if fmt not in formats:
         raise ValueError(f"unknown RDF format {fmt!r}")
 
-    def node(t: Term):  # noqa: ANN202
-        if t.kind == "uri":
-            return ox.NamedNode(t.value)
-        if t.kind == "bnode":
-            return ox.BlankNode(t.value)
-        if t.lang:
-            return ox.Literal(t.value, language=t.lang)
-        return ox.Literal(t.value, datatype=ox.NamedNode(t.datatype or XSD_STRING))
-
-    triples = [ox.Triple(node(s), node(p), node(o)) for s, p, o in sorted(set(result.triples))]
+    ordered = sorted(set(result.triples), key=ntriples_key)
+    triples = [ox.Triple(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o)) for s, p, o in ordered]
     if fmt in ("turtle", "xml"):
         used = {t.value for triple in result.triples for t in triple if t.kind == "uri"}
         prefixes = {p: ns for p, ns in PREFIXES.items() if any(u.startswith(ns) for u in used)}

@@ -67,10 +67,10 @@ def test_export_parses_back_to_the_same_graph(fmt: str, built) -> None:  # noqa:
         ds.parse(data=r.stdout, format=RDFLIB_FORMAT[fmt])
         for name, graph in built.named_graphs(infer=True):
             back = ds.graph(rdflib.URIRef(name))
-            assert rdflib.compare.isomorphic(back, graph), name
+            assert set(back) == set(graph), name  # no blank nodes: isomorphic means equal
     else:
         back = rdflib.Graph().parse(data=r.stdout, format=RDFLIB_FORMAT[fmt])
-        assert rdflib.compare.isomorphic(back, built.graph(infer=True))
+        assert set(back) == set(built.graph(infer=True))
 
 
 @pytest.mark.parametrize("fmt", EXPORTS)
@@ -133,7 +133,7 @@ def test_validate_reports_a_violation_with_exit_1(tmp_path) -> None:  # noqa: AN
     )
     r = jisr("validate", str(claim), str(ROOT / "data" / "source.ttl"))
     assert r.returncode == 1
-    assert "claim/orphan" in out(r)
+    assert "claim:orphan" in out(r)
 
 
 def test_malformed_turtle_names_file_line_and_column(tmp_path) -> None:  # noqa: ANN001
