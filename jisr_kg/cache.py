@@ -36,7 +36,7 @@ def has(key: str) -> bool:
 
 def save(built) -> Path:  # noqa: ANN001 - BuiltDataset; typed loosely to keep rdflib out of import time
     """Write the built dataset into the cache and return its folder."""
-    from .export import serialize_graph
+    from .export import write_triples
 
     final = entry(built.key)
     if has(built.key):
@@ -45,8 +45,8 @@ def save(built) -> Path:  # noqa: ANN001 - BuiltDataset; typed loosely to keep r
     tmp = Path(tempfile.mkdtemp(prefix=f".{built.key}.", dir=cache_root()))
     try:
         quads = []
-        for name, graph in built.named_graphs(infer=True):
-            data = serialize_graph(graph, "ntriples")
+        for name, _ in built.named_graphs(infer=True):
+            data = write_triples(built.sorted_triples(name), "ntriples")
             (tmp / GRAPH_FILES[name]).write_bytes(data)
             quads.append((name, data))
         _write_store(tmp / STORE_DIR, quads)
@@ -64,8 +64,6 @@ def load(key: str):  # noqa: ANN201 - returns BuiltDataset or None
     """The cached dataset for `key`, or None when there is none."""
     if not has(key):
         return None
-    import rdflib
-
     from .dataset import BuiltDataset, new_graph
 
     graphs = []
@@ -73,7 +71,6 @@ def load(key: str):  # noqa: ANN201 - returns BuiltDataset or None
         g = new_graph()
         g.parse(entry(key) / GRAPH_FILES[name], format="nt")
         graphs.append(g)
-    del rdflib
     return BuiltDataset(graphs[0], graphs[1], graphs[2], key)
 
 

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import rdflib
 
@@ -26,6 +26,7 @@ class BuiltDataset:
     consensus: rdflib.Graph
     inferred: rdflib.Graph
     key: str
+    _sorted: dict[str, list] = field(default_factory=dict, repr=False, compare=False)
 
     def graph(self, *, infer: bool = True, consensus: bool = True) -> rdflib.Graph:
         """One graph to query or validate: asserted, plus consensus and inferred unless left out."""
@@ -36,6 +37,17 @@ class BuiltDataset:
         if infer:
             g += self.inferred
         return g
+
+    def sorted_triples(self, name: str) -> list:
+        """The triples of one named graph as `results.Term`s in N-Triples order, computed once: every
+        export and the cache are written from them."""
+        if name not in self._sorted:
+            from .results import ntriples_key, rdflib_term
+
+            graph = dict(self.named_graphs())[name]
+            terms = ((rdflib_term(s), rdflib_term(p), rdflib_term(o)) for s, p, o in graph)
+            self._sorted[name] = sorted(terms, key=ntriples_key)
+        return self._sorted[name]
 
     def named_graphs(self, *, infer: bool = True) -> list[tuple[str, rdflib.Graph]]:
         graphs = [(ASSERTED_GRAPH, self.asserted), (CONSENSUS_GRAPH, self.consensus)]

@@ -1,18 +1,23 @@
 """Export: byte-stable serialisations of the built dataset.
 
-rdflib's N-Triples, N-Quads and JSON-LD follow Python's per-process hash order, so lines are sorted
-and JSON-LD nodes and values are ordered; Turtle and TriG come out sorted already. The graph holds no
-blank nodes (every node has an IRI), so no label changes from run to run.
+Every format is written from the triples in one sorted order (by their N-Triples form), so the same
+graph always gives the same bytes: rdflib's own N-Triples, N-Quads, TriG, JSON-LD and RDF/XML follow
+Python's per-process hash order. N-Triples, N-Quads and JSON-LD are written here; Turtle, TriG and
+RDF/XML by Oxigraph, which keeps the order it is given (and is several times faster than rdflib's
+serialisers). The graph holds no blank nodes, so no label changes from run to run.
 """
 
 from __future__ import annotations
 
+import heapq
 import json
+from collections.abc import Iterable
 
 import rdflib
 
 from .dataset import BuiltDataset, new_graph
-from .namespaces import PREFIXES
+from .namespaces import PREFIXES, RDF
+from .results import Term, ntriples_key, rdflib_term, to_oxigraph
 
 GRAPH_FORMATS = ("turtle", "ntriples", "jsonld", "xml")
 DATASET_FORMATS = ("trig", "nquads")
@@ -29,104 +34,115 @@ MEDIA_TYPE = {
     "xml": "application/rdf+xml",
 }
 
+Triple = tuple[Term, Term, Term]
+_OXIGRAPH_FORMAT = {"turtle": "TURTLE", "trig": "TRIG", "xml": "RDF_XML"}
+
+
+def sorted_triples(graphs: Iterable[rdflib.Graph]) -> list[Triple]:
+    """The triples of the graphs (merged), in N-Triples order."""
+    seen: set[Triple] = set()
+    for graph in graphs:
+        seen.update((rdflib_term(s), rdflib_term(p), rdflib_term(o)) for s, p, o in graph)
+    return sorted(seen, key=ntriples_key)
+
 
 def serialize_graph(graph: rdflib.Graph, fmt: str) -> bytes:
-    """One graph in a graph format (or a dataset format, as its default graph)."""
+    """One graph in a graph format (in a dataset format, as the default graph)."""
     if fmt in DATASET_FORMATS:
         return serialize_named_graphs([(None, graph)], fmt)
-    if fmt == "turtle":
-        return graph.serialize(format="turtle", encoding="utf-8")
-    if fmt == "ntriples":
-        return _sorted_lines(graph.serialize(format="nt", encoding="utf-8"))
-    if fmt == "jsonld":
-        return _jsonld(graph)
-    if fmt == "xml":
-        return _oxigraph(graph, "RDF_XML")
-    raise ValueError(f"unknown format {fmt!r}")
+    return write_triples(sorted_triples([graph]), fmt)
 
 
 def serialize_named_graphs(graphs: list[tuple[str | None, rdflib.Graph]], fmt: str) -> bytes:
     """Named graphs (None: the default graph) in TriG or N-Quads."""
-    ds = rdflib.Dataset()
-    for prefix, ns in PREFIXES.items():
-        ds.bind(prefix, ns, override=True, replace=True)
-    for name, graph in graphs:
-        target = ds.default_context if name is None else ds.graph(rdflib.URIRef(name))
-        for t in graph:
-            target.add(t)
-    if fmt == "trig":
-        return _trig(graphs)
-    if fmt == "nquads":
-        return _sorted_lines(ds.serialize(format="nquads", encoding="utf-8"))
-    raise ValueError(f"{fmt!r} is not a dataset format")
+    return write_quads([(name, sorted_triples([g])) for name, g in graphs], fmt)
 
 
 def export(built: BuiltDataset, fmt: str, *, infer: bool = False) -> bytes:
-    """The built dataset: named graphs in TriG and N-Quads, their union in the graph formats."""
+    """The built dataset: its named graphs in TriG and N-Quads, their union in the graph formats."""
+    graphs = [(name, built.sorted_triples(name)) for name, _ in built.named_graphs(infer=infer)]
     if fmt in DATASET_FORMATS:
-        return serialize_named_graphs(list(built.named_graphs(infer=infer)), fmt)
-    return serialize_graph(built.graph(infer=infer), fmt)
+        return write_quads(graphs, fmt)
+    # the named graphs share no triple, so their union is a merge of sorted lists
+    return write_triples(list(heapq.merge(*(t for _, t in graphs), key=ntriples_key)), fmt)
 
 
-def _trig(graphs: list[tuple[str | None, rdflib.Graph]]) -> bytes:
-    """TriG from each graph's Turtle (sorted by rdflib), since rdflib's own TriG order is not stable."""
-    from .dataset import new_graph
-
-    prefixes: list[str] = []
-    blocks: list[str] = []
-    for name, graph in sorted(graphs, key=lambda g: g[0] or ""):
-        g = new_graph()
-        g += graph
-        body = []
-        for line in g.serialize(format="turtle").splitlines():
-            if line.startswith("@prefix "):
-                if line not in prefixes:
-                    prefixes.append(line)
-            else:
-                # not indented: a line may be inside a multi-line string literal
-                body.append(line)
-        text = "\n".join(body).strip("\n")
-        blocks.append(text if name is None else f"<{name}> {{\n{text}\n}}")
-    return ("\n".join(sorted(prefixes)) + "\n\n" + "\n\n".join(blocks) + "\n").encode("utf-8")
+def write_triples(triples: list[Triple], fmt: str) -> bytes:
+    """Sorted triples in a graph format."""
+    if fmt == "ntriples":
+        return "".join(f"{s.n3()} {p.n3()} {o.n3()} .\n" for s, p, o in triples).encode("utf-8")
+    if fmt == "jsonld":
+        return _jsonld(triples)
+    if fmt in ("turtle", "xml"):
+        return _oxigraph([(None, triples)], fmt)
+    raise ValueError(f"unknown graph format {fmt!r}")
 
 
-def _oxigraph(graph: rdflib.Graph, fmt: str) -> bytes:
-    """Serialise with Oxigraph, in sorted order (rdflib's RDF/XML follows the hash order)."""
+def write_quads(graphs: list[tuple[str | None, list[Triple]]], fmt: str) -> bytes:
+    """Named graphs of sorted triples in a dataset format, graphs in the order of their names."""
+    graphs = sorted(graphs, key=lambda g: g[0] or "")
+    if fmt == "nquads":
+        lines = []
+        for name, triples in graphs:
+            tail = " ." if name is None else f" <{name}> ."
+            lines += [f"{s.n3()} {p.n3()} {o.n3()}{tail}\n" for s, p, o in triples]
+        return "".join(sorted(lines)).encode("utf-8")
+    if fmt == "trig":
+        return _oxigraph(graphs, fmt)
+    raise ValueError(f"{fmt!r} is not a dataset format")
+
+
+def _oxigraph(graphs: list[tuple[str | None, list[Triple]]], fmt: str) -> bytes:
     import pyoxigraph as ox
 
-    from .results import ntriples_key, rdflib_term, to_oxigraph
-
-    triples = sorted(((rdflib_term(s), rdflib_term(p), rdflib_term(o)) for s, p, o in graph), key=ntriples_key)
-    used = {t.value for triple in triples for t in triple if t.kind == "uri"}
+    used = {t.value for _, triples in graphs for triple in triples for t in triple if t.kind == "uri"}
+    used |= {name for name, _ in graphs if name}
     prefixes = {p: ns for p, ns in PREFIXES.items() if any(u.startswith(ns) for u in used)}
-    return ox.serialize([ox.Triple(*map(to_oxigraph, t)) for t in triples], format=getattr(ox.RdfFormat, fmt),
-                        prefixes=prefixes)
-
-
-def _sorted_lines(data: bytes) -> bytes:
-    lines = sorted({line for line in data.decode("utf-8").splitlines() if line.strip()})
-    return ("\n".join(lines) + "\n").encode("utf-8") if lines else b""
-
-
-def _jsonld(graph: rdflib.Graph) -> bytes:
-    used = {p: ns for p, ns in PREFIXES.items()}
-    raw = graph.serialize(format="json-ld", context=used, auto_compact=True, encoding="utf-8")
-    doc = json.loads(raw)
-    if isinstance(doc, dict) and isinstance(doc.get("@graph"), list):
-        doc["@graph"] = sorted((_ordered(n) for n in doc["@graph"]), key=lambda n: str(n.get("@id", "")))
+    if fmt == "trig":
+        items = [
+            ox.Quad(*map(to_oxigraph, t), ox.DefaultGraph() if name is None else ox.NamedNode(name))
+            for name, triples in graphs
+            for t in triples
+        ]
     else:
-        doc = _ordered(doc)
-    return (json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8")
+        items = [ox.Triple(*map(to_oxigraph, t)) for _, triples in graphs for t in triples]
+    return ox.serialize(items, format=getattr(ox.RdfFormat, _OXIGRAPH_FORMAT[fmt]), prefixes=prefixes)
 
 
-def _ordered(node: object) -> object:
-    """JSON-LD values without @list are sets: order them so that the output is stable."""
-    if isinstance(node, dict):
-        return {k: (v if k == "@list" else _ordered(v)) for k, v in node.items()}
-    if isinstance(node, list):
-        items = [_ordered(v) for v in node]
-        return sorted(items, key=lambda v: json.dumps(v, sort_keys=True, ensure_ascii=False))
-    return node
+def _jsonld(triples: list[Triple]) -> bytes:
+    """Compact JSON-LD: our prefixes as the context, one node object per subject, in sorted order."""
+    nodes: dict[str, dict[str, object]] = {}
+    for s, p, o in triples:
+        node = nodes.setdefault(s.value, {"@id": _curie(s.value)})
+        if p.value == RDF + "type" and o.kind == "uri":
+            node.setdefault("@type", []).append(_curie(o.value))  # type: ignore[union-attr]
+            continue
+        node.setdefault(_curie(p.value), []).append(_jsonld_value(o))  # type: ignore[union-attr]
+    doc = {"@context": dict(PREFIXES), "@graph": list(nodes.values())}
+    return (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def _jsonld_value(t: Term) -> dict[str, str]:
+    if t.kind == "uri":
+        return {"@id": _curie(t.value)}
+    if t.kind == "bnode":
+        return {"@id": f"_:{t.value}"}
+    if t.lang:
+        return {"@value": t.value, "@language": t.lang}
+    if t.datatype and t.datatype != "http://www.w3.org/2001/XMLSchema#string":
+        return {"@value": t.value, "@type": _curie(t.datatype)}
+    return {"@value": t.value}
+
+
+def _curie(iri: str) -> str:
+    """A compact IRI where a prefix fits and the rest cannot be misread; else the full IRI."""
+    best = max((p for p, ns in PREFIXES.items() if iri.startswith(ns)), key=lambda p: len(PREFIXES[p]),
+               default=None)
+    if best is None:
+        return iri
+    rest = iri[len(PREFIXES[best]):]
+    # "a:b" is read as a compact IRI only when "b" does not start with "//"
+    return iri if rest.startswith("//") else f"{best}:{rest}"
 
 
 #: What the consensus view leaves out: the claim apparatus.
