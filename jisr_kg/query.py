@@ -13,8 +13,9 @@ from __future__ import annotations
 import difflib
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 from pathlib import Path
 
 from .errors import QueryError
@@ -79,7 +80,11 @@ class StoredQuery:
     name: str
     path: Path | None
     text: str
-    header: dict = field(default_factory=dict)
+
+    @cached_property
+    def header(self) -> dict:
+        """The `#+` header, read when first asked for (YAML costs start-up time a plain run does not need)."""
+        return parse_header(self.text, str(self.path or self.name))
 
     @property
     def summary(self) -> str:
@@ -120,8 +125,9 @@ class StoredQuery:
         if unknown:
             known = ", ".join(sorted(params)) or "none"
             raise QueryError(f"query {self.name!r} has no parameter {unknown[0]!r} (its parameters: {known})")
-        for name, value in self.defaults.items():
-            values.setdefault(name, value)
+        if params:
+            for name, value in self.defaults.items():
+                values.setdefault(name, value)
         terms = {params[n].variable: params[n].term(v) for n, v in sorted(values.items()) if n in params}
         return bind_values(self.text, terms)
 
@@ -157,14 +163,14 @@ def read_query(path: Path) -> StoredQuery:
         text = path.read_text(encoding="utf-8")
     except OSError as e:
         raise QueryError(e.strerror or "cannot read", path=path) from None
-    return StoredQuery(path.stem, path, text, parse_header(text, str(path)))
+    return StoredQuery(path.stem, path, text)
 
 
 def resolve(ref: str, directory: Path | None = None) -> StoredQuery:
     """A stored query by name, a `.rq` file, or `-` for standard input."""
     if ref == "-":
         text = sys.stdin.read()
-        return StoredQuery("<stdin>", None, text, parse_header(text, "<stdin>"))
+        return StoredQuery("<stdin>", None, text)
     path = Path(ref)
     if ref.endswith(".rq") or path.is_file():
         if not path.is_file():

@@ -11,7 +11,6 @@ import csv
 import io
 import json
 from dataclasses import dataclass
-from xml.sax.saxutils import escape, quoteattr
 
 from .namespaces import PREFIXES, XSD
 
@@ -49,6 +48,15 @@ class Term:
         if self.kind == "bnode":
             return f"_:{self.value}"
         return self.value
+
+
+def escape(value: str) -> str:
+    """XML character data (xml.sax.saxutils would pull in urllib and email at start-up)."""
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def quoteattr(value: str) -> str:
+    return '"' + escape(value).replace('"', "&quot;") + '"'
 
 
 def escape_string(value: str) -> str:
