@@ -41,7 +41,7 @@ def run_text(
         return run_oxigraph(ensure_store(data, reasoner=reasoner, progress=progress), text, infer=infer)
     if engine == "rdflib":
         built = build_dataset(data, reasoner=reasoner, progress=progress)
-        return run_rdflib(built.graph(infer=infer), text)
+        return run_rdflib(built.union(infer=infer), text)
     from .errors import QueryError
 
     raise QueryError(f"unknown engine {engine!r} (choose from {', '.join(ENGINES)})")

@@ -29,16 +29,26 @@ def build_dataset(
     """Load, derive the consensus view and reason, or take the result from the cache when the inputs
     have not changed."""
     inp = _inputs(data, reasoner, profile)
+    key = inp.key()
     if use_cache:
-        cached = cache.load(inp.key())
+        if key in _LOADED:
+            return _LOADED[key]
+        cached = cache.load(key)
         if cached is not None:
+            _LOADED[key] = cached
             return cached
     from .dataset import compile_dataset
 
     built = compile_dataset(inp, reasoner=reasoner, profile=profile, progress=progress)  # type: ignore[arg-type]
     if use_cache:
         cache.save(built)
+        _LOADED[key] = built
     return built
+
+
+#: Datasets this process has loaded, by key: a library user (or a test) running many queries pays
+#: for parsing the cache once. Inputs that change get a new key.
+_LOADED: dict = {}
 
 
 def ensure_store(

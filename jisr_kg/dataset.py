@@ -26,7 +26,7 @@ class BuiltDataset:
     consensus: rdflib.Graph
     inferred: rdflib.Graph
     key: str
-    _sorted: dict[str, list] = field(default_factory=dict, repr=False, compare=False)
+    _derived: dict = field(default_factory=dict, repr=False, compare=False)  # computed once, on demand
 
     def graph(self, *, infer: bool = True, consensus: bool = True) -> rdflib.Graph:
         """One graph to query or validate: asserted, plus consensus and inferred unless left out."""
@@ -38,16 +38,23 @@ class BuiltDataset:
             g += self.inferred
         return g
 
+    def union(self, *, infer: bool = True) -> rdflib.Graph:
+        """Like `graph`, but made once and shared: for reading (queries, validation), not for changing."""
+        key = f"union-{infer}"
+        if key not in self._derived:
+            self._derived[key] = self.graph(infer=infer)
+        return self._derived[key]
+
     def sorted_triples(self, name: str) -> list:
         """The triples of one named graph as `results.Term`s in N-Triples order, computed once: every
         export and the cache are written from them."""
-        if name not in self._sorted:
+        if name not in self._derived:
             from .results import ntriples_key, rdflib_term
 
             graph = dict(self.named_graphs())[name]
             terms = ((rdflib_term(s), rdflib_term(p), rdflib_term(o)) for s, p, o in graph)
-            self._sorted[name] = sorted(terms, key=ntriples_key)
-        return self._sorted[name]
+            self._derived[name] = sorted(terms, key=ntriples_key)
+        return self._derived[name]
 
     def named_graphs(self, *, infer: bool = True) -> list[tuple[str, rdflib.Graph]]:
         graphs = [(ASSERTED_GRAPH, self.asserted), (CONSENSUS_GRAPH, self.consensus)]

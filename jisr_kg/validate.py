@@ -144,7 +144,7 @@ def validate_graph(data: rdflib.Graph, shapes: rdflib.Graph | None = None) -> Va
 
 def validate_dataset(built: BuiltDataset) -> ValidationReport:
     """Validate a build: asserted, consensus and inferred triples together (the cached closure)."""
-    return validate_graph(built.graph(infer=True))
+    return validate_graph(built.union(infer=True))
 
 
 def results_of(report_graph: rdflib.Graph) -> list[ValidationResult]:
