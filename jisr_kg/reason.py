@@ -122,6 +122,13 @@ def _reasonable(graph: rdflib.Graph) -> rdflib.Graph:
     r = reasonable.PyReasoner()
     r.from_graph(graph)
     closure = rdflib.Graph()
-    for t in r.reason():
-        closure.add(t)
+    for s, p, o in r.reason():
+        # reasonable returns plain strings as "x"^^xsd:string: the same RDF 1.1 term as "x", but rdflib
+        # tells them apart, and the asserted triple would come back as an "inferred" one.
+        if isinstance(o, RDFLiteral) and o.datatype == XSD_STRING and not o.language:
+            o = RDFLiteral(str(o))
+        closure.add((s, p, o))
     return closure
+
+
+XSD_STRING = rdflib.XSD.string
