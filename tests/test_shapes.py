@@ -16,7 +16,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from functools import cache, lru_cache
 from pathlib import Path
 
