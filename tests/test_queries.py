@@ -1,0 +1,455 @@
+"""The stored queries: golden results, engine agreement, headers, competency questions, parameter safety,
+the command line and the catalogue.
+
+Golden results live in queries/expected/. A golden file is a TSV with a few `# key: value` lines first:
+
+    # query: claims-by-claimant          the stored query (required; must match the file name)
+    # param: claimant=actor:syrian-state-tv   one line per parameter (none: the query's defaults)
+    # cq: CQ13                           the competency questions this result answers
+    # order: set                         `set` (compared as a multiset) or `ordered` (compared as a list)
+    # note: ...                          free text for the reader (any number)
+    claimantLabel	claim	quote           the projected columns that are compared
+    Syrian state TV	claim:...	...
+
+`<name>.tsv` holds the result with the query's defaults; `<name>@<variant>.tsv` the result with other
+parameters. A cell is the term's short form (a prefixed name for an IRI, the lexical form of a literal,
+empty when unbound); a tab, a newline or a backslash inside a cell is written \\t, \\n, \\\\.
+
+The competency questions are a copy in tests/data/competency-questions.json, so that the project stands
+alone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from jisr_kg import api
+from jisr_kg.errors import QueryError
+from jisr_kg.query import StoredQuery, resolve, stored_queries
+from jisr_kg.results import SelectResult, Term
+
+ROOT = Path(__file__).resolve().parent.parent
+QUERIES = ROOT / "queries"
+EXPECTED = QUERIES / "expected"
+CQ_FILE = Path(__file__).resolve().parent / "data" / "competency-questions.json"
+VIEWS = {"consensus"}  # CONSTRUCT views without a golden result (checked by the build's own tests)
+
+
+# ---------------------------------------------------------------- golden files
+
+
+@dataclass
+class Golden:
+    path: Path
+    query: str
+    params: dict[str, str] = field(default_factory=dict)
+    cqs: list[str] = field(default_factory=list)
+    order: str = "set"
+    columns: list[str] = field(default_factory=list)
+    rows: list[tuple[str, ...]] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return self.path.stem
+
+
+def unescape(cell: str) -> str:
+    return re.sub(r"\\(.)", lambda m: {"t": "\t", "n": "\n", "\\": "\\"}.get(m.group(1), m.group(0)), cell)
+
+
+def escape(cell: str) -> str:
+    return cell.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+
+
+def read_golden(path: Path) -> Golden:
+    lines = path.read_text(encoding="utf-8").split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    g = Golden(path, query="")
+    i = 0
+    while i < len(lines) and lines[i].startswith("#"):
+        key, _, value = lines[i][1:].strip().partition(":")
+        value = value.strip()
+        if key == "query":
+            g.query = value
+        elif key == "param":
+            name, sep, v = value.partition("=")
+            assert sep, f"{path.name}: '# param:' takes NAME=VALUE, not {value!r}"
+            g.params[name.strip()] = v.strip()
+        elif key == "cq":
+            g.cqs = [c.strip() for c in value.replace(",", " ").split() if c.strip()]
+        elif key == "order":
+            assert value in ("set", "ordered"), f"{path.name}: '# order:' is set or ordered, not {value!r}"
+            g.order = value
+        i += 1
+    assert i < len(lines), f"{path.name}: no header line with the compared columns"
+    g.columns = lines[i].split("\t")
+    for n, line in enumerate(lines[i + 1 :], start=i + 2):
+        cells = tuple(unescape(c) for c in line.split("\t"))
+        assert len(cells) == len(g.columns), f"{path.name}:{n}: {len(cells)} cells, {len(g.columns)} columns"
+        g.rows.append(cells)
+    return g
+
+
+def goldens() -> list[Golden]:
+    return [read_golden(p) for p in sorted(EXPECTED.glob("*.tsv"))]
+
+
+def cell(t: Term | None) -> str:
+    return "" if t is None else t.short()
+
+
+def project(result: SelectResult, columns: list[str]) -> list[tuple[str, ...]]:
+    missing = [c for c in columns if c not in result.variables]
+    assert not missing, f"the golden compares columns the query does not project: {missing}"
+    idx = [result.variables.index(c) for c in columns]
+    return [tuple(cell(row[i]) for i in idx) for row in result.rows]
+
+
+def render_golden(g: Golden, rows: list[tuple[str, ...]]) -> str:
+    """The golden file as it would read with these rows (used to show a readable diff)."""
+    return "\n".join(["\t".join(g.columns)] + ["\t".join(escape(c) for c in r) for r in rows])
+
+
+# ---------------------------------------------------------------- running queries (cached per session)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _reuse_built_dataset():  # noqa: ANN202
+    """Load the cached build once per session for the rdflib engine (keyed by the inputs' hash, so an
+    edit to the data during the session is still seen); the query path is api.run_query's own."""
+    from jisr_kg import build
+    from jisr_kg.paths import inputs
+
+    original = api.build_dataset
+    memo: dict[tuple, object] = {}
+
+    def build_dataset(data=None, *, reasoner="owlrl", profile="owlrl", **kwargs):  # noqa: ANN001, ANN202
+        key = (inputs(data, reasoner=reasoner).key(), profile)
+        if key not in memo:
+            memo[key] = original(data, reasoner=reasoner, profile=profile, **kwargs)
+        return memo[key]
+
+    api.build_dataset = build_dataset
+    assert build.build_dataset is original
+    yield
+    api.build_dataset = original
+
+
+@cache
+def run(name: str, params: tuple[tuple[str, str], ...], engine: str) -> SelectResult:
+    result = api.run_query(name, dict(params), engine=engine)
+    assert isinstance(result, SelectResult), f"{name} is not a SELECT query"
+    return result
+
+
+def query_names() -> list[str]:
+    return [q.name for q in stored_queries(QUERIES)]
+
+
+def questions() -> dict[str, str]:
+    data = json.loads(CQ_FILE.read_text(encoding="utf-8"))
+    return {q["id"]: q["question"] for q in data["questions"]}
+
+
+GOLDENS = goldens()
+
+
+# ---------------------------------------------------------------- golden results
+
+
+@pytest.mark.parametrize("name", [n for n in query_names() if n not in VIEWS])
+def test_every_query_has_a_golden_result(name: str) -> None:
+    path = EXPECTED / f"{name}.tsv"
+    assert path.is_file(), f"stored query {name!r} has no golden result {path.relative_to(ROOT)}"
+    assert not read_golden(path).params, f"{path.name} is the result with the defaults: it takes no '# param:'"
+
+
+@pytest.mark.parametrize("golden", GOLDENS, ids=lambda g: g.id)
+def test_golden_file_names_its_query(golden: Golden) -> None:
+    base = golden.path.stem.split("@", 1)[0]
+    assert golden.query == base, f"{golden.path.name} says '# query: {golden.query}'"
+    assert base in query_names(), f"{golden.path.name}: no stored query {base!r}"
+    assert ("@" in golden.path.stem) == bool(golden.params), (
+        f"{golden.path.name}: a variant (name@variant.tsv) sets parameters; the default result does not"
+    )
+
+
+@pytest.mark.parametrize("golden", GOLDENS, ids=lambda g: g.id)
+def test_result_equals_golden(golden: Golden) -> None:
+    result = run(golden.query, tuple(sorted(golden.params.items())), "oxigraph")
+    got = project(result, golden.columns)
+    if golden.order == "ordered":
+        assert got == golden.rows, "\n" + render_golden(golden, got)
+    else:
+        extra = Counter(got) - Counter(golden.rows)
+        missing = Counter(golden.rows) - Counter(got)
+        assert not extra and not missing, (
+            f"\nrows the query returns that the golden lacks:\n{render_golden(golden, sorted(extra.elements()))}"
+            f"\nrows of the golden that the query does not return:\n{render_golden(golden, sorted(missing.elements()))}"
+        )
+
+
+SOURCE_TEXT = ROOT / "data" / "source" / "june-2011-jisr-ash-shughur-clashes.txt"
+
+
+@pytest.mark.parametrize("golden", GOLDENS, ids=lambda g: g.id)
+def test_golden_quotes_are_the_source_text(golden: Golden) -> None:
+    """Every quote a golden expects is words of the article (the evidence), not a paraphrase."""
+    text = SOURCE_TEXT.read_text(encoding="utf-8")
+    for i, column in enumerate(golden.columns):
+        if column == "quote" or column.endswith("Quote"):
+            for row in golden.rows:
+                assert not row[i] or row[i] in text, f"{golden.path.name}: {row[i]!r} is not in the source text"
+
+
+@pytest.mark.parametrize("golden", GOLDENS, ids=lambda g: g.id)
+def test_engines_agree(golden: Golden) -> None:
+    """rdflib and Oxigraph give the same rows of terms (in the same order where the query orders)."""
+    params = tuple(sorted(golden.params.items()))
+    ox = run(golden.query, params, "oxigraph")
+    rl = run(golden.query, params, "rdflib")
+    assert ox.variables == rl.variables
+    ox_rows = [tuple(r) for r in ox.rows]
+    rl_rows = [tuple(r) for r in rl.rows]
+    if re.search(r"(?im)^\s*ORDER\s+BY", resolve(golden.query, QUERIES).text):
+        assert ox_rows == rl_rows
+    else:
+        assert Counter(ox_rows) == Counter(rl_rows)
+
+
+# ---------------------------------------------------------------- headers and competency questions
+
+
+@pytest.mark.parametrize("name", query_names())
+def test_header(name: str) -> None:
+    q = resolve(name, QUERIES)
+    assert q.summary, f"{name}.rq: the '#+' header has no summary"
+    assert "cq" in q.header and isinstance(q.header["cq"], list), f"{name}.rq: the header needs 'cq:' (a list)"
+    text = q.header.get("questions") or {}
+    known = questions()
+    for cq in q.cqs:
+        assert cq in known, f"{name}.rq answers {cq}, which is not a competency question"
+        assert text.get(cq) == known[cq], f"{name}.rq: the 'questions:' text of {cq} differs from the question"
+    assert set(text) == set(q.cqs), f"{name}.rq: 'questions:' and 'cq:' name different questions"
+    prefixes = set(re.findall(r"(?im)^\s*PREFIX\s+([\w-]*):", q.text))
+    body = "\n".join(line for line in q.text.splitlines() if not line.lstrip().startswith("#"))
+    used = set(re.findall(r"(?<![\w<?$:/#.-])([A-Za-z][\w-]*):[A-Za-z_]", body))
+    assert used <= prefixes, f"{name}.rq uses prefixes it does not declare: {sorted(used - prefixes)}"
+    for p, v in q.defaults.items():
+        assert p in {x.name for x in q.parameters}, f"{name}.rq: default for unknown parameter {p!r}"
+        q.bind({p: v})  # every default is a valid value
+
+
+def test_every_competency_question_is_answered() -> None:
+    answered = {cq for q in stored_queries(QUERIES) for cq in q.cqs}
+    missing = sorted(set(questions()) - answered)
+    assert not missing, f"no stored query answers {missing}"
+
+
+@pytest.mark.parametrize("name", query_names())
+def test_each_answered_question_has_a_golden(name: str) -> None:
+    """A query's `cq:` is checked: each question it claims has a golden result of it that says so."""
+    q = resolve(name, QUERIES)
+    claimed = {cq for g in GOLDENS if g.query == name for cq in g.cqs}
+    assert set(q.cqs) <= claimed, f"{name}: no golden result answers {sorted(set(q.cqs) - claimed)}"
+    assert claimed <= set(q.cqs), f"{name}: goldens answer {sorted(claimed - set(q.cqs))}, not in its 'cq:'"
+
+
+def test_questions_copy_stands_alone() -> None:
+    data = json.loads(CQ_FILE.read_text(encoding="utf-8"))
+    assert "copied_from" in data
+    ids = [q["id"] for q in data["questions"]]
+    assert len(ids) == len(set(ids)) == 42
+
+
+# ---------------------------------------------------------------- parameter safety
+
+PAYLOADS = [
+    '"} ; DROP ALL ; #',
+    "x' } } INSERT DATA { <urn:a> <urn:b> <urn:c> } #",
+    'line one\nline two"} ; CLEAR DEFAULT ; {"',
+    "\\\" } UNION { ?s ?p ?o } #",
+    "'''\"\"\" }}}} ;;; DELETE WHERE { ?s ?p ?o }",
+]
+COUNT_ALL = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
+
+
+def store_size(engine: str) -> str:
+    if engine == "oxigraph":
+        result = api.run_text(COUNT_ALL, engine=engine)
+    else:  # the rdflib graph has no named graphs: count its triples
+        result = api.run_text("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", engine=engine)
+    assert isinstance(result, SelectResult)
+    return result.rows[0][0].value
+
+
+@pytest.mark.parametrize("engine", ["oxigraph", "rdflib"])
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_string_parameter_is_a_plain_value(payload: str, engine: str) -> None:
+    import rdflib.plugins.sparql as sparql
+
+    q = resolve("instrument-events", QUERIES)
+    assert "instrument" in {p.name for p in q.parameters if p.kind == "string"}
+    text = q.bind({"instrument": payload})
+    # the bound text is still one SELECT query, with the payload as one string in one VALUES block
+    parsed = sparql.prepareQuery(text)
+    assert parsed.algebra.name == "SelectQuery"
+    assert text.count("VALUES ?_instrument") == 1
+    before = store_size(engine)
+    result = api.run_query("instrument-events", {"instrument": payload}, engine=engine)
+    assert isinstance(result, SelectResult)
+    assert result.rows == []
+    assert store_size(engine) == before
+
+
+@pytest.mark.parametrize("payload", PAYLOADS + ["actor:x> } ; DROP ALL ; #", "http://example.org/a b"])
+def test_iri_parameter_with_syntax_is_refused(payload: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    def never(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError("the query was run")
+
+    monkeypatch.setattr(api, "run_oxigraph", never)
+    monkeypatch.setattr(api, "run_rdflib", never)
+    with pytest.raises(QueryError, match="IRI"):
+        api.run_query("claims-by-claimant", {"claimant": payload})
+
+
+@pytest.mark.parametrize("engine", ["oxigraph", "rdflib"])
+@pytest.mark.parametrize("value", ["actor:nobody-at-all", "https://example.org/not-in-the-graph", "urn:x:y"])
+def test_iri_parameter_unknown_gives_no_rows(value: str, engine: str) -> None:
+    result = api.run_query("claims-by-claimant", {"claimant": value}, engine=engine)
+    assert isinstance(result, SelectResult) and result.rows == []
+
+
+@pytest.mark.parametrize("value", ['2011-06-03" } ; DROP ALL ; #', "3 June 2011", "2011-13-45"])
+def test_date_parameter_is_checked(value: str) -> None:
+    with pytest.raises(QueryError, match="date"):
+        api.run_query("events-on-date", {"day": value})
+
+
+def test_unknown_parameter_is_refused() -> None:
+    with pytest.raises(QueryError, match="no parameter 'claimnt'"):
+        api.run_query("claims-by-claimant", {"claimnt": "actor:joshua-landis"})
+
+
+def test_unbound_parameter_answers_for_all() -> None:
+    """A parameter without a default stays unbound: the query answers for every value."""
+    q = resolve("refuted-claims", QUERIES)
+    assert "named_refuter" in {p.name for p in q.parameters} and "named_refuter" not in q.defaults
+    everything = run("refuted-claims", (), "oxigraph")
+    named = run("refuted-claims", (("named_refuter", "true"),), "oxigraph")
+    assert 0 < len(named.rows) < len(everything.rows)
+
+
+# ---------------------------------------------------------------- the command line
+
+
+def cli() -> list[str]:
+    script = Path(sys.executable).parent / "jisr-kg"
+    if script.is_file():
+        return [str(script)]
+    found = shutil.which("jisr-kg")
+    return [found] if found else [sys.executable, "-m", "jisr_kg"]
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    return subprocess.run([*cli(), *args], cwd=ROOT, capture_output=True, text=True, env=env, timeout=300)
+
+
+def test_cli_lists_every_query() -> None:
+    out = run_cli("queries")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    for q in stored_queries(QUERIES):
+        assert any(line.split()[0] == q.name and q.summary in line for line in lines if line.strip()), q.name
+    doc = json.loads(run_cli("queries", "--format", "json").stdout)
+    assert {d["name"]: d["cq"] for d in doc} == {q.name: q.cqs for q in stored_queries(QUERIES)}
+
+
+def test_cli_query_with_param() -> None:
+    from jisr_kg.results import write
+
+    out = run_cli("query", "claims-by-claimant", "--param", "claimant=actor:syrian-state-tv", "--format", "tsv", "-q")
+    assert out.returncode == 0, out.stderr
+    expected = api.run_query("claims-by-claimant", {"claimant": "actor:syrian-state-tv"})
+    assert out.stdout == write(expected, "tsv")
+    assert out.stdout.startswith("?claimant\t?claimantLabel\t")
+    assert "Syria TV claimed that a number of the bodies of policemen were mutilated" in out.stdout
+
+
+def test_cli_refuses_bad_parameters() -> None:
+    out = run_cli("query", "claims-by-claimant", "--param", "claimnt=actor:joshua-landis", "-q")
+    assert out.returncode != 0 and "no parameter 'claimnt'" in out.stderr
+    out = run_cli("query", "claims-by-claimant", "--param", 'claimant=actor:x> } ; DROP ALL ; #', "-q")
+    assert out.returncode != 0 and "IRI" in out.stderr and "Traceback" not in out.stderr
+
+
+# ---------------------------------------------------------------- the catalogue cannot rot
+
+
+def test_readme_catalogue_is_current() -> None:
+    from jisr_kg.catalogue import END, START, render_catalogue
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert START in readme and END in readme
+    section = readme.split(START, 1)[1].split(END, 1)[0]
+    assert section.strip() == render_catalogue(stored_queries(QUERIES)).strip(), (
+        "README.md's catalogue is out of date: run `python -m jisr_kg.catalogue`"
+    )
+
+
+def test_queries_reference_is_current() -> None:
+    from jisr_kg.catalogue import render_reference
+
+    doc = (ROOT / "docs" / "queries.md").read_text(encoding="utf-8")
+    assert doc == render_reference(stored_queries(QUERIES)), (
+        "docs/queries.md is out of date: run `python -m jisr_kg.catalogue`"
+    )
+
+
+def test_catalogue_lists_every_query_and_question() -> None:
+    from jisr_kg.catalogue import render_catalogue, render_reference
+
+    qs = stored_queries(QUERIES)
+    table, reference = render_catalogue(qs), render_reference(qs)
+    known = questions()
+    for q in qs:
+        assert f"`{q.name}`" in table and f"jisr-kg query {q.name}" in reference
+        for cq in q.cqs:
+            assert known[cq].replace("|", "\\|") in table
+
+
+def test_sync_readme_touches_only_its_section(tmp_path: Path) -> None:
+    from jisr_kg.catalogue import END, START, render_catalogue, sync_readme
+
+    before = f"# Title\n\ntext before\n\n{START}\nold\n{END}\n\ntext after\n<!-- other:start -->\nx\n"
+    path = tmp_path / "README.md"
+    path.write_text(before, encoding="utf-8")
+    assert sync_readme(path) is True
+    after = path.read_text(encoding="utf-8")
+    assert after.startswith(f"# Title\n\ntext before\n\n{START}\n")
+    assert after.endswith(f"{END}\n\ntext after\n<!-- other:start -->\nx\n")
+    assert render_catalogue(stored_queries()).strip() in after
+    assert sync_readme(path) is False  # nothing left to change
+    path.write_text("# no markers\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="catalogue:start"):
+        sync_readme(path)
+
+
+def test_stored_query_objects_are_the_packaged_ones() -> None:
+    """The tests read queries/ beside the package, which is what the command uses from a checkout."""
+    names = {q.name for q in stored_queries()}
+    assert names == set(query_names())
+    assert all(isinstance(q, StoredQuery) for q in stored_queries())
