@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import cache
-from .fsutil import default_mode
+from .fsutil import default_mode, swap_in
 from .paths import Inputs, inputs
 
 Progress = Callable[[str], None]
@@ -145,13 +145,7 @@ def _publish(out_dir: Path, outputs: dict[str, bytes]) -> None:
         os.chmod(tmp, default_mode(directory=True))
         for name, data in outputs.items():
             (tmp / name).write_bytes(data)
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-            os.replace(out_dir, old)
-            os.replace(tmp, out_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out_dir)
+        swap_in(tmp, out_dir)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

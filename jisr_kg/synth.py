@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import InputError, JisrError
+from .fsutil import swap_in
 from .namespaces import ID, PREFIXES
 from .paths import project_root, rdf_files
 
@@ -131,7 +132,7 @@ def synthesize(scale: int, out_dir: Path, data: Path | None = None, *, share: tu
             shutil.copytree(source, tmp / "source")
         manifest["files"] = sorted(summary.files)
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        _replace(tmp, out_dir)
+        swap_in(tmp, out_dir)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
@@ -194,18 +195,6 @@ def _rename(ox, triples: list, suffix: str, shared: frozenset[str], k: int) -> l
 def _turtle(ox, triples: list) -> bytes:  # noqa: ANN001
     ordered = sorted(triples, key=lambda t: (str(t.subject), str(t.predicate), str(t.object)))
     return ox.serialize(ordered, format=ox.RdfFormat.TURTLE, prefixes=PREFIXES)
-
-
-def _replace(tmp: Path, out_dir: Path) -> None:
-    import shutil
-
-    if out_dir.exists():
-        old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-        os.replace(out_dir, old)
-        os.replace(tmp, out_dir)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, out_dir)
 
 
 # ---------------------------------------------------------------- the command
