@@ -236,7 +236,8 @@ def make_parser() -> argparse.ArgumentParser:
 
     q = sub.add_parser("query", parents=[common, reasoning], help="run a stored query, a .rq file, or - for stdin")
     q.add_argument("query", metavar="NAME|FILE.rq|-")
-    q.add_argument("--param", action="append", metavar="NAME=VALUE", help="bind a parameter (repeatable)")
+    q.add_argument("--param", action="append", metavar="NAME=VALUE",
+                   help="bind a parameter (repeatable); NAME= (empty) leaves it unbound, overriding its default")
     q.add_argument("--format", choices=RESULT_FORMATS + GRAPH_RESULT_FORMATS, default=None,
                    help="table (default), csv, tsv, json or xml for SELECT/ASK; turtle (default), ntriples "
                    "or jsonld for CONSTRUCT/DESCRIBE")

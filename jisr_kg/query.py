@@ -118,7 +118,9 @@ class StoredQuery:
         return list(seen.values())
 
     def bind(self, values: dict[str, str] | None = None) -> str:
-        """The query text with the parameters bound (given values, else the header's defaults)."""
+        """The query text with the parameters bound (given values, else the header's defaults).
+
+        An empty value leaves the parameter unbound, default or not, so that the query answers for all."""
         values = dict(values or {})
         params = {p.name: p for p in self.parameters}
         unknown = sorted(set(values) - set(params))
@@ -128,7 +130,7 @@ class StoredQuery:
         if params:
             for name, value in self.defaults.items():
                 values.setdefault(name, value)
-        terms = {params[n].variable: params[n].term(v) for n, v in sorted(values.items()) if n in params}
+        terms = {params[n].variable: params[n].term(v) for n, v in sorted(values.items()) if n in params and v != ""}
         return bind_values(self.text, terms)
 
 

@@ -255,3 +255,14 @@ def test_docs_writes_html(tmp_path) -> None:  # noqa: ANN001
     assert r.returncode == 0, err(r)
     html = target.read_text()
     assert "<html" in html and "claim" in html.lower()
+
+
+def test_an_empty_parameter_lifts_the_default() -> None:
+    from jisr_kg.query import resolve
+
+    q = resolve("claims-by-claimant")
+    assert "VALUES ?_claimant_iri" in q.bind({})  # the header's default
+    assert q.bind({"claimant": ""}) == q.text
+    everyone = out(jisr("query", "claims-by-claimant", "--param", "claimant=", "--format", "csv"))
+    landis = out(jisr("query", "claims-by-claimant", "--format", "csv"))
+    assert len(everyone.splitlines()) > len(landis.splitlines()) > 1
