@@ -1,8 +1,9 @@
 """The cache of built datasets, keyed by a hash of the inputs (see `paths.Inputs.key`).
 
-Each entry is a folder holding the three graphs as sorted N-Triples and an Oxigraph store of the
-same dataset, so that a repeated query neither re-parses nor re-reasons. An entry is written into a
-temporary folder and renamed into place, so that an interrupted build leaves no half-written entry.
+Each entry is a folder holding the three graphs as sorted N-Triples and, once a query has needed it,
+an Oxigraph store of the same dataset, so that a repeated query neither re-parses nor re-reasons.
+Both are written into a temporary folder and renamed into place, so that an interrupted build leaves
+no half-written entry. The store is made on first use, not by every build: a build does not query.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def entry(key: str) -> Path:
 
 def has(key: str) -> bool:
     d = entry(key)
-    return all((d / f).is_file() for f in GRAPH_FILES.values()) and (d / STORE_DIR).is_dir()
+    return all((d / f).is_file() for f in GRAPH_FILES.values())
 
 
 def save(built) -> Path:  # noqa: ANN001 - BuiltDataset; typed loosely to keep rdflib out of import time
@@ -44,12 +45,8 @@ def save(built) -> Path:  # noqa: ANN001 - BuiltDataset; typed loosely to keep r
     cache_root().mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{built.key}.", dir=cache_root()))
     try:
-        quads = []
         for name, _ in built.named_graphs(infer=True):
-            data = write_triples(built.sorted_triples(name), "ntriples")
-            (tmp / GRAPH_FILES[name]).write_bytes(data)
-            quads.append((name, data))
-        _write_store(tmp / STORE_DIR, quads)
+            (tmp / GRAPH_FILES[name]).write_bytes(write_triples(built.sorted_triples(name), "ntriples"))
         if final.exists():
             shutil.rmtree(final, ignore_errors=True)
         os.replace(tmp, final)
@@ -75,17 +72,28 @@ def load(key: str):  # noqa: ANN201 - returns BuiltDataset or None
 
 
 def store_path(key: str) -> Path:
-    return entry(key) / STORE_DIR
-
-
-def _write_store(path: Path, graphs: list[tuple[str, bytes]]) -> None:
+    """The Oxigraph store of a cached entry (which `has(key)`), loaded from its N-Triples on first use."""
+    path = entry(key) / STORE_DIR
+    if path.is_dir():
+        return path
     import pyoxigraph as ox
 
-    store = ox.Store(str(path))
-    for name, data in graphs:
-        store.bulk_load(input=data, format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(name))
-    store.flush()
-    del store
+    tmp = Path(tempfile.mkdtemp(prefix=f".{STORE_DIR}.", dir=entry(key)))
+    try:
+        store = ox.Store(str(tmp / STORE_DIR))
+        for name, filename in GRAPH_FILES.items():
+            store.bulk_load(path=str(entry(key) / filename), format=ox.RdfFormat.N_TRIPLES,
+                            to_graph=ox.NamedNode(name))
+        store.flush()
+        del store  # releases the store's lock before it is moved
+        try:
+            os.replace(tmp / STORE_DIR, path)
+        except OSError:
+            if not path.is_dir():  # another process made it meanwhile: use that one
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return path
 
 
 def _prune() -> None:
