@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .build import Progress, build_dataset, ensure_store
+from .paths import DEFAULT_REASONER
 from .query import ENGINES, StoredQuery, resolve, run_oxigraph, run_rdflib
 from .results import Result, SelectResult
 
@@ -19,7 +20,7 @@ def run_query(
     engine: str = "oxigraph",
     infer: bool = True,
     data: DataArg = None,
-    reasoner: str = "owlrl",
+    reasoner: str = DEFAULT_REASONER,
     progress: Progress | None = None,
 ) -> Result:
     """Run a stored query (by name, `.rq` file, or a StoredQuery) with its parameters bound.
@@ -33,7 +34,7 @@ def run_query(
 
 
 def run_text(
-    text: str, *, engine: str = "oxigraph", infer: bool = True, data: DataArg = None, reasoner: str = "owlrl",
+    text: str, *, engine: str = "oxigraph", infer: bool = True, data: DataArg = None, reasoner: str = DEFAULT_REASONER,
     progress: Progress | None = None,
 ) -> Result:
     """Run SPARQL text (parameters already bound) on the built dataset."""
@@ -47,7 +48,7 @@ def run_text(
     raise QueryError(f"unknown engine {engine!r} (choose from {', '.join(ENGINES)})")
 
 
-def validate_data(data: DataArg = None, *, reasoner: str = "owlrl", progress: Progress | None = None):  # noqa: ANN201
+def validate_data(data: DataArg = None, *, reasoner: str = DEFAULT_REASONER, progress: Progress | None = None):  # noqa: ANN201
     """Validate the built dataset (the project's data, or the given files) against the shapes.
 
     >>> from jisr_kg import validate_data
@@ -64,7 +65,7 @@ def validate_data(data: DataArg = None, *, reasoner: str = "owlrl", progress: Pr
 
 def export_data(
     fmt: str = "turtle", *, infer: bool = False, consensus: bool = False, data: DataArg = None,
-    reasoner: str = "owlrl", progress: Progress | None = None,
+    reasoner: str = DEFAULT_REASONER, progress: Progress | None = None,
 ) -> bytes:
     """The dataset in one RDF format, byte-stable: asserted and consensus triples, plus the inferred
     ones with `infer`; or the consensus view alone.
@@ -76,7 +77,7 @@ def export_data(
 
     built = build_dataset(data, reasoner=reasoner, progress=progress)
     if consensus:
-        return ex.serialize_graph(ex.consensus_graph(built), fmt)
+        return ex.write_lines(ex.consensus_graph(built), fmt)
     return ex.export(built, fmt, infer=infer)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from . import cache
 from .fsutil import default_mode, swap_in
-from .paths import Inputs, inputs
+from .paths import DEFAULT_REASONER, Inputs, inputs
 
 Progress = Callable[[str], None]
 
@@ -21,7 +21,7 @@ Progress = Callable[[str], None]
 def build_dataset(
     data: Path | list[Path] | None = None,
     *,
-    reasoner: str = "owlrl",
+    reasoner: str = DEFAULT_REASONER,
     profile: str = "owlrl",
     use_cache: bool = True,
     progress: Progress | None = None,
@@ -52,7 +52,7 @@ _LOADED: dict = {}
 
 
 def ensure_store(
-    data: Path | list[Path] | None = None, *, reasoner: str = "owlrl", profile: str = "owlrl",
+    data: Path | list[Path] | None = None, *, reasoner: str = DEFAULT_REASONER, profile: str = "owlrl",
     progress: Progress | None = None,
 ) -> Path:
     """The on-disk Oxigraph store of the built dataset, built first if the inputs changed."""
@@ -87,7 +87,7 @@ def build_release(
     out_dir: Path = Path("dist"),
     data: Path | list[Path] | None = None,
     *,
-    reasoner: str = "owlrl",
+    reasoner: str = DEFAULT_REASONER,
     profile: str = "owlrl",
     progress: Progress | None = None,
     strict: bool = True,
@@ -95,7 +95,7 @@ def build_release(
     """The main job: load, reason, validate, and export every format into `out_dir`, with a VoID
     description. Everything is written into a temporary folder first and moved into place only when
     all of it succeeded, so that a failed or interrupted build leaves the old release untouched."""
-    from .export import FORMATS, SUFFIX, consensus_graph, export, serialize_graph
+    from .export import FORMATS, SUFFIX, consensus_graph, export, write_lines
     from .validate import validate_dataset
     from .void import describe
 
@@ -104,8 +104,7 @@ def build_release(
     t = time.perf_counter()
     built = build_dataset(data, reasoner=reasoner, profile=profile, progress=progress)
     summary.seconds["load and reason"] = time.perf_counter() - t
-    summary.triples = {"asserted": len(built.asserted), "consensus": len(built.consensus),
-                       "inferred": len(built.inferred)}
+    summary.triples = {name.rsplit("/", 1)[-1]: built.count(name) for name in built.names()}
 
     say("validating")
     t = time.perf_counter()
@@ -126,7 +125,7 @@ def build_release(
     for fmt in FORMATS:
         outputs[f"jisr-kg{SUFFIX[fmt]}"] = export(built, fmt, infer=False)
         outputs[f"jisr-kg-inferred{SUFFIX[fmt]}"] = export(built, fmt, infer=True)
-    outputs["jisr-kg-consensus.ttl"] = serialize_graph(consensus_graph(built), "turtle")
+    outputs["jisr-kg-consensus.ttl"] = write_lines(consensus_graph(built), "turtle")
     outputs["validation-report.txt"] = report.format("text").encode("utf-8")
     files = {name: (len(data), hashlib.sha256(data).hexdigest()) for name, data in outputs.items()}
     outputs["void.ttl"] = describe(built, files)

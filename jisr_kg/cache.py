@@ -37,16 +37,14 @@ def has(key: str) -> bool:
 
 def save(built) -> Path:  # noqa: ANN001 - BuiltDataset; typed loosely to keep rdflib out of import time
     """Write the built dataset into the cache and return its folder."""
-    from .export import write_triples
-
     final = entry(built.key)
     if has(built.key):
         return final
     cache_root().mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{built.key}.", dir=cache_root()))
     try:
-        for name, _ in built.named_graphs(infer=True):
-            (tmp / GRAPH_FILES[name]).write_bytes(write_triples(built.sorted_triples(name), "ntriples"))
+        for name, filename in GRAPH_FILES.items():
+            (tmp / filename).write_bytes(built.ntriples(name))
         if final.exists():
             shutil.rmtree(final, ignore_errors=True)
         os.replace(tmp, final)
@@ -61,14 +59,12 @@ def load(key: str):  # noqa: ANN201 - returns BuiltDataset or None
     """The cached dataset for `key`, or None when there is none."""
     if not has(key):
         return None
-    from .dataset import BuiltDataset, new_graph
+    from .dataset import BuiltDataset
 
-    graphs = []
-    for name in (ASSERTED_GRAPH, CONSENSUS_GRAPH, INFERRED_GRAPH):
-        g = new_graph()
-        g.parse(entry(key) / GRAPH_FILES[name], format="nt")
-        graphs.append(g)
-    return BuiltDataset(graphs[0], graphs[1], graphs[2], key)
+    # not splitlines(): a literal may hold U+2028 and the like, which N-Triples leaves unescaped
+    lines = {name: (entry(key) / filename).read_text(encoding="utf-8").split("\n")[:-1]
+             for name, filename in GRAPH_FILES.items()}
+    return BuiltDataset(lines, key)
 
 
 def store_path(key: str) -> Path:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import EXIT_FAILED, EXIT_OK, JisrError
+from .paths import DEFAULT_REASONER, REASONERS
 
 EXPORT_FORMATS = ("turtle", "trig", "ntriples", "nquads", "jsonld", "xml")
 RESULT_FORMATS = ("table", "csv", "tsv", "json", "xml")
@@ -206,8 +207,9 @@ def make_parser() -> argparse.ArgumentParser:
     common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
                         help="no progress messages on stderr")
     reasoning = argparse.ArgumentParser(add_help=False)
-    reasoning.add_argument("--reasoner", choices=("owlrl", "reasonable"), default="owlrl",
-                           help="owlrl (the reference, default) or reasonable (faster on large graphs)")
+    reasoning.add_argument("--reasoner", choices=REASONERS, default=DEFAULT_REASONER,
+                           help="rules (default: owlrl's entailments, faster), owlrl (the reference) "
+                           "or reasonable (OWL 2 RL in Rust)")
 
     p = argparse.ArgumentParser(
         prog="jisr-kg",

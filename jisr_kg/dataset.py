@@ -1,103 +1,123 @@
 """The built dataset: asserted, consensus and inferred triples as three named graphs.
 
-`compile_dataset` runs load -> consensus -> reason; `cache` keeps the result on disk.
+`compile_dataset` runs load -> consensus -> reason; `cache` keeps the result on disk. Each graph is
+held as its sorted N-Triples lines, which the cache and every export are written from; an rdflib
+graph is made from them only when something needs one (pyshacl, the rdflib query engine).
 """
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import rdflib
-
-from .load import load
 from .namespaces import ASSERTED_GRAPH, CONSENSUS_GRAPH, INFERRED_GRAPH, PREFIXES
 from .paths import Inputs
-from .reason import Profile, Reasoner, entailments
 
 Progress = Callable[[str], None]
+GRAPHS = (ASSERTED_GRAPH, CONSENSUS_GRAPH, INFERRED_GRAPH)
 
 
 @dataclass
 class BuiltDataset:
     """What a build makes from its inputs. The three graphs share no triple."""
 
-    asserted: rdflib.Graph
-    consensus: rdflib.Graph
-    inferred: rdflib.Graph
+    lines: dict[str, list[str]]  # graph IRI -> its triples as sorted N-Triples lines (no newline)
     key: str
     _derived: dict = field(default_factory=dict, repr=False, compare=False)  # computed once, on demand
 
-    def graph(self, *, infer: bool = True, consensus: bool = True) -> rdflib.Graph:
-        """One graph to query or validate: asserted, plus consensus and inferred unless left out."""
-        g = new_graph()
-        g += self.asserted
-        if consensus:
-            g += self.consensus
-        if infer:
-            g += self.inferred
-        return g
+    def names(self, *, infer: bool = True, consensus: bool = True) -> list[str]:
+        return [g for g in GRAPHS if (infer or g != INFERRED_GRAPH) and (consensus or g != CONSENSUS_GRAPH)]
 
-    def union(self, *, infer: bool = True) -> rdflib.Graph:
+    def count(self, name: str) -> int:
+        return len(self.lines[name])
+
+    def ntriples(self, name: str) -> bytes:
+        """One graph as an N-Triples document, in sorted order."""
+        return "".join(line + "\n" for line in self.lines[name]).encode("utf-8")
+
+    def merged(self, *, infer: bool = True, consensus: bool = True) -> list[str]:
+        """The sorted lines of several graphs (which share none) as one sorted list."""
+        return list(heapq.merge(*(self.lines[n] for n in self.names(infer=infer, consensus=consensus))))
+
+    # rdflib views, made on first use
+
+    @property
+    def asserted(self):  # noqa: ANN201 - rdflib.Graph
+        return self._rdflib(ASSERTED_GRAPH)
+
+    @property
+    def consensus(self):  # noqa: ANN201 - rdflib.Graph
+        return self._rdflib(CONSENSUS_GRAPH)
+
+    @property
+    def inferred(self):  # noqa: ANN201 - rdflib.Graph
+        return self._rdflib(INFERRED_GRAPH)
+
+    def _rdflib(self, name: str):  # noqa: ANN202
+        if name not in self._derived:
+            self._derived[name] = self.graph_of(self.lines[name])
+        return self._derived[name]
+
+    def graph(self, *, infer: bool = True, consensus: bool = True):  # noqa: ANN201 - rdflib.Graph
+        """One new rdflib graph: asserted, plus consensus and inferred unless left out."""
+        return self.graph_of(self.merged(infer=infer, consensus=consensus))
+
+    def union(self, *, infer: bool = True):  # noqa: ANN201 - rdflib.Graph
         """Like `graph`, but made once and shared: for reading (queries, validation), not for changing."""
         key = f"union-{infer}"
         if key not in self._derived:
             self._derived[key] = self.graph(infer=infer)
         return self._derived[key]
 
-    def sorted_triples(self, name: str) -> list:
-        """The triples of one named graph as `results.Term`s in N-Triples order, computed once: every
-        export and the cache are written from them."""
-        if name not in self._derived:
-            from .results import ntriples_key, rdflib_term
+    def named_graphs(self, *, infer: bool = True) -> list[tuple[str, object]]:
+        """(graph IRI, rdflib graph) for each named graph."""
+        return [(name, self._rdflib(name)) for name in self.names(infer=infer)]
 
-            graph = dict(self.named_graphs())[name]
-            terms = ((rdflib_term(s), rdflib_term(p), rdflib_term(o)) for s, p, o in graph)
-            self._derived[name] = sorted(terms, key=ntriples_key)
-        return self._derived[name]
+    @staticmethod
+    def graph_of(lines: list[str]):  # noqa: ANN205 - rdflib.Graph
+        from .load import rdflib_graph
 
-    def named_graphs(self, *, infer: bool = True) -> list[tuple[str, rdflib.Graph]]:
-        graphs = [(ASSERTED_GRAPH, self.asserted), (CONSENSUS_GRAPH, self.consensus)]
-        if infer:
-            graphs.append((INFERRED_GRAPH, self.inferred))
-        return graphs
+        return rdflib_graph(lines, new_graph())
 
 
-def new_graph() -> rdflib.Graph:
+def new_graph():  # noqa: ANN201 - rdflib.Graph
+    import rdflib
+
     g = rdflib.Graph()
     for prefix, ns in PREFIXES.items():
         g.bind(prefix, ns, override=True, replace=True)
     return g
 
 
-def consensus_view(asserted: rdflib.Graph, query_text: str) -> rdflib.Graph:
-    """The triples of the consensus CONSTRUCT that are not asserted already."""
-    result = asserted.query(query_text)
-    g = new_graph()
-    for t in result.graph:
-        if t not in asserted:
-            g.add(t)
-    return g
+def consensus_view(asserted: set[str], query_text: str) -> set[str]:
+    """The triples (N-Triples lines) of the consensus CONSTRUCT that are not asserted already."""
+    import pyoxigraph as ox
+
+    store = ox.Store()
+    store.load("\n".join(asserted).encode("utf-8"), format=ox.RdfFormat.N_TRIPLES)
+    made = {f"{t.subject} {t.predicate} {t.object} ." for t in store.query(query_text)}  # type: ignore[union-attr]
+    return made - asserted
 
 
 def compile_dataset(
     inputs: Inputs,
     *,
-    reasoner: Reasoner = "owlrl",
-    profile: Profile = "owlrl",
+    reasoner: str = "rules",
+    profile: str = "owlrl",
     progress: Progress | None = None,
 ) -> BuiltDataset:
     """Load the inputs, derive the consensus view and reason over both."""
+    from .load import parse_files
+    from .reason import entailments
+
     say = progress or (lambda _msg: None)
     say(f"parsing {len(inputs.rdf)} files")
-    asserted = new_graph()
-    asserted += load(inputs.rdf)
+    asserted = parse_files(inputs.rdf)
     say("deriving the consensus view")
     consensus = consensus_view(asserted, inputs.consensus_query.read_text(encoding="utf-8"))
     say(f"reasoning ({reasoner}, {'OWL 2 RL' if profile == 'owlrl' else 'RDFS'})")
-    base = new_graph()
-    base += asserted
-    base += consensus
-    inferred = new_graph()
-    inferred += entailments(base, reasoner=reasoner, profile=profile)
-    return BuiltDataset(asserted, consensus, inferred, inputs.key())
+    inferred = entailments(asserted | consensus, reasoner=reasoner, profile=profile,  # type: ignore[arg-type]
+                           progress=progress)
+    lines = {ASSERTED_GRAPH: sorted(asserted), CONSENSUS_GRAPH: sorted(consensus), INFERRED_GRAPH: sorted(inferred)}
+    return BuiltDataset(lines, inputs.key())

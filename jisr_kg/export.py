@@ -11,13 +11,9 @@ from __future__ import annotations
 
 import heapq
 import json
-from collections.abc import Iterable
 
-import rdflib
-
-from .dataset import BuiltDataset, new_graph
-from .namespaces import PREFIXES, RDF
-from .results import Term, ntriples_key, rdflib_term, to_oxigraph
+from .dataset import BuiltDataset
+from .namespaces import ASSERTED_GRAPH, CONSENSUS_GRAPH, PREFIXES, RDF
 
 GRAPH_FORMATS = ("turtle", "ntriples", "jsonld", "xml")
 DATASET_FORMATS = ("trig", "nquads")
@@ -34,104 +30,107 @@ MEDIA_TYPE = {
     "xml": "application/rdf+xml",
 }
 
-Triple = tuple[Term, Term, Term]
 _OXIGRAPH_FORMAT = {"turtle": "TURTLE", "trig": "TRIG", "xml": "RDF_XML"}
-
-
-def sorted_triples(graphs: Iterable[rdflib.Graph]) -> list[Triple]:
-    """The triples of the graphs (merged), in N-Triples order."""
-    seen: set[Triple] = set()
-    for graph in graphs:
-        seen.update((rdflib_term(s), rdflib_term(p), rdflib_term(o)) for s, p, o in graph)
-    return sorted(seen, key=ntriples_key)
-
-
-def serialize_graph(graph: rdflib.Graph, fmt: str) -> bytes:
-    """One graph in a graph format (in a dataset format, as the default graph)."""
-    if fmt in DATASET_FORMATS:
-        return serialize_named_graphs([(None, graph)], fmt)
-    return write_triples(sorted_triples([graph]), fmt)
-
-
-def serialize_named_graphs(graphs: list[tuple[str | None, rdflib.Graph]], fmt: str) -> bytes:
-    """Named graphs (None: the default graph) in TriG or N-Quads."""
-    return write_quads([(name, sorted_triples([g])) for name, g in graphs], fmt)
 
 
 def export(built: BuiltDataset, fmt: str, *, infer: bool = False) -> bytes:
     """The built dataset: its named graphs in TriG and N-Quads, their union in the graph formats."""
-    graphs = [(name, built.sorted_triples(name)) for name, _ in built.named_graphs(infer=infer)]
     if fmt in DATASET_FORMATS:
-        return write_quads(graphs, fmt)
-    # the named graphs share no triple, so their union is a merge of sorted lists
-    return write_triples(list(heapq.merge(*(t for _, t in graphs), key=ntriples_key)), fmt)
+        return write_graphs([(name, built.lines[name]) for name in built.names(infer=infer)], fmt)
+    return write_lines(built.merged(infer=infer), fmt)
 
 
-def write_triples(triples: list[Triple], fmt: str) -> bytes:
-    """Sorted triples in a graph format."""
+def write_lines(lines: list[str], fmt: str) -> bytes:
+    """Triples given as sorted N-Triples lines, in a graph format (in a dataset format, as the
+    default graph)."""
+    if fmt in DATASET_FORMATS:
+        return write_graphs([(None, lines)], fmt)
     if fmt == "ntriples":
-        return "".join(f"{s.n3()} {p.n3()} {o.n3()} .\n" for s, p, o in triples).encode("utf-8")
+        return "".join(line + "\n" for line in lines).encode("utf-8")
     if fmt == "jsonld":
-        return _jsonld(triples)
+        return _jsonld(_parse(lines))
     if fmt in ("turtle", "xml"):
-        return _oxigraph([(None, triples)], fmt)
-    raise ValueError(f"unknown graph format {fmt!r}")
+        return _oxigraph([(None, lines)], fmt)
+    raise ValueError(f"unknown format {fmt!r}")
 
 
-def write_quads(graphs: list[tuple[str | None, list[Triple]]], fmt: str) -> bytes:
-    """Named graphs of sorted triples in a dataset format, graphs in the order of their names."""
+def write_graphs(graphs: list[tuple[str | None, list[str]]], fmt: str) -> bytes:
+    """Named graphs (None: the default graph) of sorted N-Triples lines in a dataset format, graphs in
+    the order of their names."""
     graphs = sorted(graphs, key=lambda g: g[0] or "")
     if fmt == "nquads":
-        lines = []
-        for name, triples in graphs:
-            tail = " ." if name is None else f" <{name}> ."
-            lines += [f"{s.n3()} {p.n3()} {o.n3()}{tail}\n" for s, p, o in triples]
-        return "".join(sorted(lines)).encode("utf-8")
+        parts = [[line if name is None else f"{line[:-1]}<{name}> ." for line in lines] for name, lines in graphs]
+        return "".join(line + "\n" for line in heapq.merge(*parts)).encode("utf-8")
     if fmt == "trig":
         return _oxigraph(graphs, fmt)
     raise ValueError(f"{fmt!r} is not a dataset format")
 
 
-def _oxigraph(graphs: list[tuple[str | None, list[Triple]]], fmt: str) -> bytes:
+def _parse(lines: list[str]):  # noqa: ANN202 - pyoxigraph triples, in the order of the lines
     import pyoxigraph as ox
 
-    used = {t.value for _, triples in graphs for triple in triples for t in triple if t.kind == "uri"}
-    used |= {name for name, _ in graphs if name}
-    prefixes = {p: ns for p, ns in PREFIXES.items() if any(u.startswith(ns) for u in used)}
+    return ox.parse("\n".join(lines).encode("utf-8"), format=ox.RdfFormat.N_TRIPLES)
+
+
+def _oxigraph(graphs: list[tuple[str | None, list[str]]], fmt: str) -> bytes:
+    import pyoxigraph as ox
+
+    # the namespaces of our prefixes that some IRI of the data starts with (an IRI is "<...>" in a line)
+    text = "".join(line for _, lines in graphs for line in lines) + "".join(f"<{n}>" for n, _ in graphs if n)
+    prefixes = {p: ns for p, ns in PREFIXES.items() if "<" + ns in text}
     if fmt == "trig":
-        items = [
-            ox.Quad(*map(to_oxigraph, t), ox.DefaultGraph() if name is None else ox.NamedNode(name))
-            for name, triples in graphs
-            for t in triples
-        ]
+        items = [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph() if name is None else ox.NamedNode(name))
+                 for name, lines in graphs for t in _parse(lines)]
     else:
-        items = [ox.Triple(*map(to_oxigraph, t)) for _, triples in graphs for t in triples]
+        items = [t for _, lines in graphs for t in _parse(lines)]
     return ox.serialize(items, format=getattr(ox.RdfFormat, _OXIGRAPH_FORMAT[fmt]), prefixes=prefixes)
 
 
-def _jsonld(triples: list[Triple]) -> bytes:
+def _jsonld(triples) -> bytes:  # noqa: ANN001 - pyoxigraph triples, sorted
     """Compact JSON-LD: our prefixes as the context, one node object per subject, in sorted order."""
+    import pyoxigraph as ox
+
+    curie: dict[str, str] = {}  # each IRI compacted once: most recur many times
+    values: dict[object, dict[str, str]] = {}
+
+    def short(iri: str) -> str:
+        found = curie.get(iri)
+        if found is None:
+            found = curie[iri] = _curie(iri)
+        return found
+
+    def value(t) -> dict[str, str]:  # noqa: ANN001
+        found = values.get(t)
+        if found is None:
+            if isinstance(t, ox.NamedNode):
+                found = {"@id": short(t.value)}
+            elif isinstance(t, ox.BlankNode):
+                found = {"@id": f"_:{t.value}"}
+            elif t.language:
+                found = {"@value": t.value, "@language": t.language}
+            elif t.datatype.value != XSD_STRING:
+                found = {"@value": t.value, "@type": short(t.datatype.value)}
+            else:
+                found = {"@value": t.value}
+            values[t] = found
+        return found
+
     nodes: dict[str, dict[str, object]] = {}
-    for s, p, o in triples:
-        node = nodes.setdefault(s.value, {"@id": _curie(s.value)})
-        if p.value == RDF + "type" and o.kind == "uri":
-            node.setdefault("@type", []).append(_curie(o.value))  # type: ignore[union-attr]
-            continue
-        node.setdefault(_curie(p.value), []).append(_jsonld_value(o))  # type: ignore[union-attr]
+    for t in triples:
+        s, p, o = t.subject, t.predicate.value, t.object
+        node = nodes.get(s.value)
+        if node is None:
+            node = nodes[s.value] = {"@id": short(s.value) if isinstance(s, ox.NamedNode) else f"_:{s.value}"}
+        if p == RDF_TYPE and isinstance(o, ox.NamedNode):
+            node.setdefault("@type", []).append(short(o.value))  # type: ignore[union-attr]
+        else:
+            node.setdefault(short(p), []).append(value(o))  # type: ignore[union-attr]
     doc = {"@context": dict(PREFIXES), "@graph": list(nodes.values())}
     return (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
-def _jsonld_value(t: Term) -> dict[str, str]:
-    if t.kind == "uri":
-        return {"@id": _curie(t.value)}
-    if t.kind == "bnode":
-        return {"@id": f"_:{t.value}"}
-    if t.lang:
-        return {"@value": t.value, "@language": t.lang}
-    if t.datatype and t.datatype != "http://www.w3.org/2001/XMLSchema#string":
-        return {"@value": t.value, "@type": _curie(t.datatype)}
-    return {"@value": t.value}
+RDF_TYPE = RDF + "type"
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
 
 def _curie(iri: str) -> str:
@@ -146,8 +145,8 @@ def _curie(iri: str) -> str:
 
 
 #: What the consensus view leaves out: the claim apparatus.
-CLAIM_APPARATUS = tuple(
-    rdflib.URIRef(iri)
+CLAIM_APPARATUS = frozenset(
+    f"<{iri}>"
     for iri in (
         "https://w3id.org/jisr-kg/ontology#Claim",
         "https://w3id.org/jisr-kg/ontology#Mapping",
@@ -156,18 +155,20 @@ CLAIM_APPARATUS = tuple(
         "https://schema.org/QuantitativeValue",
     )
 )
+_TYPE = f"<{RDF}type>"
+_QV = "<https://schema.org/QuantitativeValue>"
 
 
-def consensus_graph(built: BuiltDataset) -> rdflib.Graph:
-    """The consensus view on its own, for tools that do not understand claims: the consensus triples
-    (with the numbers they give), plus the plain description of every entity, without claims,
-    evidence spans, mappings, or quantities that only claims give."""
-    apparatus = {s for cls in CLAIM_APPARATUS for s in built.asserted.subjects(rdflib.RDF.type, cls)}
-    qv = rdflib.URIRef("https://schema.org/QuantitativeValue")
-    numbers = {o for o in built.consensus.objects() if (o, rdflib.RDF.type, qv) in built.asserted}
-    g = new_graph()
-    for s, p, o in built.asserted:
-        if s not in apparatus or s in numbers:
-            g.add((s, p, o))
-    g += built.consensus
-    return g
+def consensus_graph(built: BuiltDataset) -> list[str]:
+    """The consensus view on its own (sorted N-Triples lines), for tools that do not understand
+    claims: the consensus triples (with the numbers they give), plus the plain description of every
+    entity, without claims, evidence spans, mappings, or quantities that only claims give."""
+    from .reason import split
+
+    asserted = [split(line) for line in built.lines[ASSERTED_GRAPH]]
+    apparatus = {s for s, p, o in asserted if p == _TYPE and o in CLAIM_APPARATUS}
+    quantities = {s for s, p, o in asserted if p == _TYPE and o == _QV}
+    numbers = {o for _s, _p, o in map(split, built.lines[CONSENSUS_GRAPH]) if o in quantities}
+    kept = [line for line, (s, _p, _o) in zip(built.lines[ASSERTED_GRAPH], asserted)
+            if s not in apparatus or s in numbers]
+    return list(heapq.merge(kept, built.lines[CONSENSUS_GRAPH]))

@@ -81,7 +81,7 @@ class Inputs:
         (the shapes are not part of it: they check the dataset, they do not change it)."""
         from . import __version__
 
-        h = hashlib.sha256(f"jisr-kg {__version__}\n".encode())
+        h = hashlib.sha256(f"jisr-kg {__version__} pipeline {PIPELINE}\n".encode())
         for name, value in self.extra:
             h.update(f"{name}={value}\n".encode())
         for p in (*self.rdf, self.consensus_query):
@@ -93,7 +93,14 @@ class Inputs:
         return h.hexdigest()[:32]
 
 
-def inputs(data: Path | list[Path] | None = None, *, reasoner: str = "owlrl") -> Inputs:
+#: The reasoners `--reasoner` offers. owlrl is the reference; `rules` gives its entailments faster.
+REASONERS: tuple[str, ...] = ("rules", "owlrl", "reasonable")
+DEFAULT_REASONER = "rules"
+#: Bumped when the pipeline's code changes what a build makes from the same inputs.
+PIPELINE = 2
+
+
+def inputs(data: Path | list[Path] | None = None, *, reasoner: str = DEFAULT_REASONER) -> Inputs:
     """The inputs of a build: the project's `data/` by default, or the given files and folders."""
     root = project_root()
     paths = [root / "data"] if data is None else ([data] if isinstance(data, Path) else list(data))

@@ -42,6 +42,7 @@ from pathlib import Path
 
 from .errors import StoreError
 from .namespaces import ASSERTED_GRAPH, CONSENSUS_GRAPH, GRAPH, INFERRED_GRAPH
+from .paths import DEFAULT_REASONER, REASONERS
 
 VOID_GRAPH = GRAPH + "void"
 #: The graphs a query sees, locally and remotely.
@@ -291,30 +292,25 @@ def graph_counts(query_endpoint: str, graphs: tuple[str, ...], *, timeout: float
     return counts
 
 
-def payload(data: Path | list[Path] | None = None, *, reasoner: str = "owlrl",
+def payload(data: Path | list[Path] | None = None, *, reasoner: str = DEFAULT_REASONER,
             progress=None) -> list[tuple[str, bytes, str, int]]:  # noqa: ANN001
     """What a push sends: (graph IRI, bytes, media type, triples) for the three graphs and the VoID."""
     import pyoxigraph as ox
 
-    from . import cache
-    from .build import build_dataset, ensure_store
+    from .build import build_dataset
     from .void import describe
 
-    store = ensure_store(data, reasoner=reasoner, progress=progress)
-    entry = store.parent
-    out = []
-    for name in QUERY_GRAPHS:
-        nt = (entry / cache.GRAPH_FILES[name]).read_bytes()  # sorted N-Triples, one triple a line
-        out.append((name, nt, N_TRIPLES, nt.count(b"\n")))
+    built = build_dataset(data, reasoner=reasoner, progress=progress)
+    out = [(name, built.ntriples(name), N_TRIPLES, built.count(name)) for name in QUERY_GRAPHS]
     if progress:
         progress("describing the dataset (VoID)")
-    void = describe(build_dataset(data, reasoner=reasoner, progress=progress), {})
+    void = describe(built, {})
     out.append((VOID_GRAPH, void, "text/turtle", len(list(ox.parse(void, ox.RdfFormat.TURTLE)))))
     return out
 
 
 def push(endpoint: str | None = None, *, gsp: str | None = None, query_endpoint: str | None = None,
-         data: Path | list[Path] | None = None, reasoner: str = "owlrl", check: bool = True,
+         data: Path | list[Path] | None = None, reasoner: str = DEFAULT_REASONER, check: bool = True,
          timeout: float = DEFAULT_TIMEOUT, progress=None) -> PushSummary:  # noqa: ANN001
     """Replace the project's four named graphs in a store with the built dataset and its VoID."""
     import time
@@ -356,8 +352,8 @@ def add_parser(sub, common: argparse.ArgumentParser) -> None:  # noqa: ANN001 - 
     p.add_argument("--endpoint", metavar="URL", help="the store's base URL, or its query or Graph Store endpoint")
     p.add_argument("--gsp", metavar="URL", help="the Graph Store HTTP Protocol endpoint, if the guess does not fit")
     p.add_argument("--query-endpoint", metavar="URL", help="the SPARQL query endpoint, if the guess does not fit")
-    p.add_argument("--reasoner", choices=("owlrl", "reasonable"), default="owlrl",
-                   help="the reasoner of the build to push (default: owlrl)")
+    p.add_argument("--reasoner", choices=REASONERS, default=DEFAULT_REASONER,
+                   help=f"the reasoner of the build to push (default: {DEFAULT_REASONER})")
     p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
                    help=f"give up on a request after this long (default: {DEFAULT_TIMEOUT:g})")
     p.add_argument("--no-check", dest="check", action="store_false",

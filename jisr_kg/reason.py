@@ -1,56 +1,186 @@
-"""Reason: the OWL 2 RL (or RDFS) closure of a graph, kept apart from what was asserted.
+"""Reason: the OWL 2 RL (or RDFS) closure of a set of triples, kept apart from what was asserted.
 
-owlrl is the reference reasoner. What it adds that is not RDF, or says nothing, is dropped:
-triples with a literal subject (its datatype typing) and `x owl:sameAs x`. An inconsistency, which
-owlrl records as "error" triples instead of stopping, is raised as an error.
-`reasonable` (OWL 2 RL in Rust) is a faster path for large graphs.
+Triples come and go as N-Triples lines (see `load`). owlrl is the reference reasoner. What it adds
+that is not RDF, or says nothing, is dropped: triples with a literal subject (its datatype typing),
+`x owl:sameAs x`, blank nodes (its bookkeeping). An inconsistency, which owlrl records as "error"
+triples instead of stopping, is raised as an error.
+
+The default, `rules`, gives owlrl's entailments many times faster: owlrl closes the (small) schema
+and `rules.instance_closure` applies the few instance rules our ontology's constructs need (see
+jisr_kg/rules.py; tests/test_reasoning.py checks the two agree on our data). Data whose schema uses
+other constructs is reasoned by owlrl. `reasonable` (OWL 2 RL in Rust) is a third choice.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Literal
 
-import rdflib
-from rdflib import OWL, RDF, BNode
-from rdflib import Literal as RDFLiteral
-
+from . import rules
 from .errors import JisrError
+from .paths import REASONERS
 
-ERR = rdflib.Namespace("http://www.daml.org/2002/03/agents/agent-ont#")
+ERR = "http://www.daml.org/2002/03/agents/agent-ont#"
+TYPE = f"<{rules.RDF}type>"
+SAME_AS = f"<{rules.OWL}sameAs>"
+XSD_STRING = "<http://www.w3.org/2001/XMLSchema#string>"
+LANG_STRING = f"<{rules.RDF}langString>"
 
-Reasoner = Literal["owlrl", "reasonable"]
+Reasoner = Literal["rules", "owlrl", "reasonable"]
 Profile = Literal["owlrl", "rdfs"]
-REASONERS: tuple[str, ...] = ("owlrl", "reasonable")
+Triple = tuple[str, str, str]
+Progress = Callable[[str], None]
 
 
 class InconsistencyError(JisrError):
     """The reasoner found the graph inconsistent (a contradiction in the data and the ontology)."""
 
 
-def entailments(graph: rdflib.Graph, *, reasoner: Reasoner = "owlrl", profile: Profile = "owlrl") -> rdflib.Graph:
-    """The triples that reasoning adds to `graph`, without those `graph` already has."""
-    # RDFS types every node and property it sees, so under RDFS no triple is irrelevant.
-    premises = relevant(graph) if profile == "owlrl" else graph
-    if reasoner == "owlrl":
-        closure = _owlrl(premises, profile)
-    elif reasoner == "reasonable":
-        if profile != "owlrl":
-            raise JisrError("the reasonable reasoner does OWL 2 RL only; use --reasoner owlrl for RDFS")
-        closure = _reasonable(premises)
-    else:
+def split(line: str) -> Triple:
+    """An N-Triples line as its three terms (a subject or predicate never contains a space)."""
+    s, p, o = line[:-2].split(" ", 2)
+    return s, p, o
+
+
+def entailments(lines: Iterable[str], *, reasoner: Reasoner = "rules", profile: Profile = "owlrl",
+                progress: Progress | None = None) -> set[str]:
+    """The triples (N-Triples lines) that reasoning adds to `lines`, without those given."""
+    given = set(lines)
+    if reasoner not in REASONERS:
         raise JisrError(f"unknown reasoner {reasoner!r} (choose from {', '.join(REASONERS)})")
-    errors = sorted(str(o) for o in closure.objects(None, ERR.error))
+    if reasoner == "reasonable" and profile != "owlrl":
+        raise JisrError("the reasonable reasoner does OWL 2 RL only; use --reasoner owlrl for RDFS")
+    if reasoner == "rules" and profile == "owlrl":
+        closure = _rules([split(line) for line in given], progress)
+    else:
+        closure = _external(given, reasoner, profile)
+    return {line for line in (f"{s} {p} {o} ." for s, p, o in closure if keep(s, p, o)) if line not in given}
+
+
+def keep(s: str, p: str, o: str) -> bool:
+    """Whether an entailed triple is worth keeping: valid RDF, not trivial, not a reasoner artefact."""
+    if not s.startswith("<") or not p.startswith("<") or o.startswith("_:"):
+        return False  # a literal or blank subject, or the reasoners' own blank-node bookkeeping
+    if p == SAME_AS and s == o:
+        return False
+    return not (s.startswith("<" + ERR) or o.startswith("<" + ERR))
+
+
+# ---------------------------------------------------------------- rules: owlrl on the schema only
+
+
+def _iri(term: str) -> str:
+    return term[1:-1] if term.startswith("<") else term
+
+
+def _nt_iri(iri: str) -> str:
+    return f"<{iri}>"
+
+
+def _rules(triples: list[Triple], progress: Progress | None) -> set[Triple]:
+    """owlrl on the schema, `rules.instance_closure` on the rest (or owlrl on all, if it must)."""
+    schema: list[Triple] = []
+    instances: list[Triple] = []
+    for t in triples:
+        (schema if rules.is_schema(*map(_iri, t)) else instances).append(t)
+    closed = _owlrl_closure(schema, _samples(triples))
+    missing = rules.unsupported(tuple(map(_iri, t)) for t in closed)
+    if missing:
+        if progress:
+            progress(f"the schema uses {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}, "
+                     "which the rules reasoner does not implement: reasoning with owlrl")
+        return _owlrl_closure(triples, _samples(triples))
+    # a schema rule can derive instance triples (a sub-property of an annotation, say)
+    facts = [t for t in closed if not rules.is_schema(*map(_iri, t))]
+    derived = rules.instance_closure(closed, [*instances, *facts], _nt_iri)
+    closure = closed | set(instances) | derived
+    typed = [(s, o) for s, p, o in closure if p == TYPE]
+    typed += [(o, _datatype(o)) for _s, _p, o in closure if o.startswith('"')]  # owlrl's dt-type2
+    errors = rules.clashes(closed, typed, _nt_iri)
     if errors:
         raise InconsistencyError("the reasoner found the data inconsistent: " + "; ".join(errors))
-    inferred = rdflib.Graph()
-    for s, p, o in closure:
-        if (s, p, o) in graph or not keep(s, p, o):
-            continue
-        inferred.add((s, p, o))
-    return inferred
+    return closure
 
 
-def relevant(graph: rdflib.Graph) -> rdflib.Graph:
+def _samples(triples: list[Triple]) -> list[Triple]:
+    """One triple with a literal of each datatype: owlrl states axioms about the datatypes of the
+    literals it sees (which are disjoint), so it must see them all even where it is shown only a part
+    of the graph."""
+    samples: dict[str, Triple] = {}
+    for t in triples:
+        if t[2].startswith('"'):
+            samples.setdefault(_datatype(t[2]), t)
+    return list(samples.values())
+
+
+def _datatype(literal: str) -> str:
+    """The datatype of a literal in N-Triples form, as an N-Triples IRI."""
+    tail = literal[literal.rindex('"') + 1:]
+    if tail.startswith("^^"):
+        return tail[2:]
+    return LANG_STRING if tail.startswith("@") else XSD_STRING
+
+
+# ---------------------------------------------------------------- owlrl and reasonable on rdflib graphs
+
+
+def _owlrl_closure(triples: list[Triple], extra: list[Triple], profile: Profile = "owlrl") -> set[Triple]:
+    """owlrl's closure of the relevant `triples`, plus `extra` (which it sees whether relevant or not)."""
+    bridge = _Bridge()
+    graph = bridge.graph(triples)
+    # RDFS types every node and property it sees, so under RDFS no triple is irrelevant.
+    premises = relevant(graph) if profile == "owlrl" else graph
+    for t in bridge.graph(extra):
+        premises.add(t)
+    return bridge.triples(_checked(_owlrl(premises, profile)))
+
+
+def _external(given: set[str], reasoner: str, profile: Profile) -> set[Triple]:
+    if reasoner in ("owlrl", "rules"):
+        triples = [split(line) for line in given]
+        return _owlrl_closure(triples, _samples(triples), profile)
+    bridge = _Bridge()
+    return bridge.triples(_checked(_reasonable(relevant(bridge.graph([split(line) for line in given])))))
+
+
+class _Bridge:
+    """Triples to an rdflib graph and back, each term back to the very string it came from (rdflib
+    normalises some literals, and a changed string would look like a new triple)."""
+
+    def __init__(self) -> None:
+        self.back: dict[object, str] = {}
+
+    def graph(self, triples: Iterable[Triple]):  # noqa: ANN202 - rdflib.Graph
+        from .load import TermConverter, rdflib_graph
+
+        convert = TermConverter()
+        graph = rdflib_graph((f"{s} {p} {o} ." for s, p, o in triples), convert=convert)
+        for ox_term, term in convert.memo.items():
+            self.back.setdefault(term, str(ox_term))
+        return graph
+
+    def triples(self, graph) -> set[Triple]:  # noqa: ANN001
+        return {(self._nt(s), self._nt(p), self._nt(o)) for s, p, o in graph}
+
+    def _nt(self, term) -> str:  # noqa: ANN001
+        found = self.back.get(term)
+        if found is None:
+            from .results import rdflib_term, to_oxigraph
+
+            found = self.back[term] = str(to_oxigraph(rdflib_term(term)))
+        return found
+
+
+def _checked(closure):  # noqa: ANN001, ANN202
+    import rdflib
+
+    errors = sorted(str(o) for o in closure.objects(None, rdflib.URIRef(ERR + "error")))
+    if errors:
+        raise InconsistencyError("the reasoner found the data inconsistent: " + "; ".join(errors))
+    return closure
+
+
+def relevant(graph):  # noqa: ANN001, ANN201 - rdflib.Graph in and out
     """The premises worth reasoning over: the graph less the triples no rule can use.
 
     An OWL 2 RL or RDFS rule can only fire on a triple `s p o` through what the graph says about `p`
@@ -61,32 +191,22 @@ def relevant(graph: rdflib.Graph) -> rdflib.Graph:
     Leaving those triples out makes owlrl several times faster (it loops over every triple until
     nothing changes); tests/test_reasoning.py checks that the entailments are the same.
     """
-    mentioned = set(graph.subjects()) | {o for o in graph.objects() if not isinstance(o, RDFLiteral)}
+    import rdflib
+    from rdflib import RDF
+
+    always = {RDF.type, RDF.first, RDF.rest}
+    mentioned = set(graph.subjects()) | {o for o in graph.objects() if not isinstance(o, rdflib.Literal)}
     premises = rdflib.Graph()
     for t in graph:
         p = t[1]
-        if p in mentioned or p in _ALWAYS or str(p).startswith(_VOCAB):
+        if p in mentioned or p in always or str(p).startswith((rules.OWL, rules.RDFS)):
             premises.add(t)
     return premises
 
 
-_ALWAYS = {RDF.type, RDF.first, RDF.rest}
-_VOCAB = (str(OWL), "http://www.w3.org/2000/01/rdf-schema#")
-
-
-def keep(s: rdflib.term.Node, p: rdflib.term.Node, o: rdflib.term.Node) -> bool:
-    """Whether an entailed triple is worth keeping: valid RDF, not trivial, not a reasoner artefact."""
-    if isinstance(s, RDFLiteral) or isinstance(p, (RDFLiteral, BNode)):
-        return False
-    if p == OWL.sameAs and s == o:
-        return False
-    if isinstance(s, BNode) or isinstance(o, BNode):  # only the reasoners' own bookkeeping uses them
-        return False
-    return not (str(s).startswith(str(ERR)) or str(o).startswith(str(ERR)))
-
-
-def _owlrl(graph: rdflib.Graph, profile: Profile) -> rdflib.Graph:
+def _owlrl(graph, profile: Profile):  # noqa: ANN001, ANN202
     import owlrl
+    import rdflib
 
     closure = rdflib.Graph()
     closure += graph
@@ -103,6 +223,7 @@ def _without_reflexive_same_as(semantics: type) -> type:
     data. Every other rule is untouched, so the kept entailments are exactly owlrl's
     (tests/test_reasoning.py compares them with plain owlrl).
     """
+    from rdflib import OWL
 
     class Semantics(semantics):  # type: ignore[misc, valid-type]
         def store_triple(self, t: tuple) -> None:
@@ -114,7 +235,9 @@ def _without_reflexive_same_as(semantics: type) -> type:
     return Semantics
 
 
-def _reasonable(graph: rdflib.Graph) -> rdflib.Graph:
+def _reasonable(graph):  # noqa: ANN001, ANN202
+    import rdflib
+
     try:
         import reasonable
     except ImportError:
@@ -125,10 +248,7 @@ def _reasonable(graph: rdflib.Graph) -> rdflib.Graph:
     for s, p, o in r.reason():
         # reasonable returns plain strings as "x"^^xsd:string: the same RDF 1.1 term as "x", but rdflib
         # tells them apart, and the asserted triple would come back as an "inferred" one.
-        if isinstance(o, RDFLiteral) and o.datatype == XSD_STRING and not o.language:
-            o = RDFLiteral(str(o))
+        if isinstance(o, rdflib.Literal) and o.datatype == rdflib.XSD.string and not o.language:
+            o = rdflib.Literal(str(o))
         closure.add((s, p, o))
     return closure
-
-
-XSD_STRING = rdflib.XSD.string

@@ -104,13 +104,9 @@ def default_shapes_path() -> Path:
 
 def load_shapes(path: Path | None = None) -> rdflib.Graph:
     """The shapes graph: `ontology/shapes.ttl` of the project unless another file is given."""
-    import rdflib
+    from .load import load
 
-    from .load import parse_into
-
-    graph = rdflib.Graph()
-    parse_into(graph, path if path is not None else default_shapes_path())
-    return graph
+    return load([path if path is not None else default_shapes_path()])
 
 
 def validate_graph(data: rdflib.Graph, shapes: rdflib.Graph | None = None) -> ValidationReport:

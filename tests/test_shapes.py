@@ -321,11 +321,12 @@ def rdfs_violations(data: rdflib.Graph) -> set[v.ValidationResult]:
 
 
 def closure_violations(data: rdflib.Graph) -> set[v.ValidationResult]:
+    from jisr_kg.load import ntriples, rdflib_graph
     from jisr_kg.reason import entailments
 
     closure = rdflib.Graph()
     closure += data
-    closure += entailments(data)
+    closure += rdflib_graph(entailments({ntriples(t) for t in data}))
     return {r for r in v.validate_graph(closure, shapes()).results if r.severity == "Violation"}
 
 
