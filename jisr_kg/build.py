@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from . import cache
 from .fsutil import default_mode, swap_in
@@ -96,7 +97,6 @@ def build_release(
     description. Everything is written into a temporary folder first and moved into place only when
     all of it succeeded, so that a failed or interrupted build leaves the old release untouched."""
     from .export import FORMATS, SUFFIX, consensus_graph, export, write_lines
-    from .validate import validate_dataset
     from .void import describe
 
     say = progress or (lambda _msg: None)
@@ -106,9 +106,19 @@ def build_release(
     summary.seconds["load and reason"] = time.perf_counter() - t
     summary.triples = {name.rsplit("/", 1)[-1]: built.count(name) for name in built.names()}
 
-    say("validating")
+    def exports() -> dict[str, bytes]:
+        t = time.perf_counter()
+        outputs: dict[str, bytes] = {}
+        for fmt in FORMATS:
+            outputs[f"jisr-kg{SUFFIX[fmt]}"] = export(built, fmt, infer=False)
+            outputs[f"jisr-kg-inferred{SUFFIX[fmt]}"] = export(built, fmt, infer=True)
+        outputs["jisr-kg-consensus.ttl"] = write_lines(consensus_graph(built), "turtle")
+        summary.seconds["export"] = time.perf_counter() - t
+        return outputs
+
+    say("validating and exporting")
     t = time.perf_counter()
-    report = validate_dataset(built)
+    report, outputs = validate_beside(built, exports)
     summary.seconds["validate"] = time.perf_counter() - t
     summary.violations, summary.warnings = report.count("Violation"), report.count("Warning")
     if strict and not report.conforms:
@@ -119,21 +129,60 @@ def build_release(
         err.exit_code = 1
         raise err
 
-    say("exporting")
-    t = time.perf_counter()
-    outputs: dict[str, bytes] = {}
-    for fmt in FORMATS:
-        outputs[f"jisr-kg{SUFFIX[fmt]}"] = export(built, fmt, infer=False)
-        outputs[f"jisr-kg-inferred{SUFFIX[fmt]}"] = export(built, fmt, infer=True)
-    outputs["jisr-kg-consensus.ttl"] = write_lines(consensus_graph(built), "turtle")
+    say(f"writing {out_dir}")
     outputs["validation-report.txt"] = report.format("text").encode("utf-8")
     files = {name: (len(data), hashlib.sha256(data).hexdigest()) for name, data in outputs.items()}
     outputs["void.ttl"] = describe(built, files)
-    summary.seconds["export"] = time.perf_counter() - t
 
     _publish(out_dir, outputs)
     summary.files = {name: len(data) for name, data in sorted(outputs.items())}
     return summary
+
+
+T = TypeVar("T")
+
+
+def validate_beside(built, work: Callable[[], T]):  # noqa: ANN001, ANN201 - (ValidationReport, T)
+    """Validate `built` in a forked child process while `work` runs in this one: pyshacl and the
+    exports each keep one core busy, so on two cores a release takes about as long as the slower of
+    the two (and this process never builds the rdflib graph that pyshacl needs). Where there is no
+    fork (Windows), one after the other."""
+    import multiprocessing
+
+    from .validate import ValidationReport, validate_dataset
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return validate_dataset(built), work()
+    global _CHILD_INPUT
+    _CHILD_INPUT = built
+    try:
+        with multiprocessing.get_context("fork").Pool(1) as pool:
+            pending = pool.apply_async(_validate_in_child)
+            result = work()
+            outcome = pending.get()
+    finally:
+        _CHILD_INPUT = None
+    if outcome[0] == "error":
+        from .errors import JisrError
+
+        err = JisrError(outcome[1])
+        err.exit_code = outcome[2]
+        raise err
+    return ValidationReport(outcome[1], None), result  # type: ignore[arg-type]
+
+
+#: What the forked child validates (it inherits this process's memory, so nothing is pickled in).
+_CHILD_INPUT = None
+
+
+def _validate_in_child() -> tuple:
+    from .errors import JisrError
+    from .validate import validate_dataset
+
+    try:
+        return ("ok", validate_dataset(_CHILD_INPUT).results)  # type: ignore[arg-type]
+    except JisrError as e:  # its own pickling would lose the message's parts
+        return ("error", str(e), e.exit_code)
 
 
 def _publish(out_dir: Path, outputs: dict[str, bytes]) -> None:
