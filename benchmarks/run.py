@@ -11,7 +11,7 @@ the entailments grow K-fold like the rest), and then:
   process's peak resident memory during the step (sampled from /proc every 5 ms): parse (what `load`
   does), consensus, reason with rules (the default), owlrl and reasonable, validate (pyshacl), each
   export format (as `build` writes it: without and with the entailments), writing the cache entry
-  (sorted N-Triples), and reasonable alone (its own parser on the same N-Triples, no rdflib).
+  (sorted N-Triples) and loading it back, and reasonable alone (its own parser on the same N-Triples, no rdflib).
 - Commands, each a new process, timed from start to exit with its peak memory (wait4): `jisr-kg build`
   with an empty cache (the default reasoner, and `--reasoner owlrl`), a cold `jisr-kg query` (empty cache: it
   builds first) and a repeated one (warm cache: it opens the cached Oxigraph store), `jisr-kg push` to a
@@ -158,6 +158,7 @@ def worker(data: Path, reasoners: list[str], out: Path) -> None:
         timed("export consensus view", lambda: write_lines(consensus_graph(built), "turtle"))
         os.environ["JISR_KG_CACHE"] = str(Path(tmp) / "cache")
         timed("write cache", lambda: cache.save(built))
+        timed("load cache", lambda: cache.load(built.key))
     results["triples"] = [len(asserted), len(consensus), len(inferred)]
     out.write_text(json.dumps(results))
 
@@ -615,6 +616,7 @@ ROWS = [  # (step, what it is, reference step or None)
     *[(f"export {f}", f"export {f} (asserted + inferred)", None) for f in EXPORT_FORMATS],
     ("export consensus view", "export the consensus view (Turtle)", None),
     ("write cache", "write the cache entry (N-Triples)", None),
+    ("load cache", "load the cache entry (what a repeated command does before it validates or exports)", None),
     ("build", "`jisr-kg build` (empty cache)", None),
     ("build owlrl", "`jisr-kg build --reasoner owlrl` (empty cache)", None),
     ("query cold", f"`jisr-kg query {QUERY}`, empty cache (builds, then makes the store)", None),
