@@ -680,7 +680,7 @@ def markdown(doc: dict) -> str:
         if str(k) not in doc["scales"]:
             continue
         steps = doc["scales"][str(k)]["steps"]
-        names = ["build", "build owlrl"] if what == "build" else [what]
+        names = [what]  # the targets are for the default build; owlrl's is in the table above
         for name in names:
             s = steps.get(name)
             if not s:
@@ -768,7 +768,9 @@ def plot(doc: dict, path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(9, 6), dpi=110)
     scales = sorted(doc["scales"], key=int)
-    for name in PLOT_STEPS:
+    markers = "os^vD<>ph*"
+    colours = plt.get_cmap("tab20").colors
+    for i, name in enumerate(PLOT_STEPS):
         xs, ys, ex, ey = [], [], [], []
         for k in scales:
             s = doc["scales"][k]["steps"].get(name)
@@ -782,7 +784,7 @@ def plot(doc: dict, path: Path) -> None:
         if not xs:
             continue
         style = "--" if name.startswith(("oxigraph", "reasonable alone")) else "-"
-        (line,) = ax.plot(xs, ys, style, marker="o", label=name)
+        (line,) = ax.plot(xs, ys, style, marker=markers[i % len(markers)], color=colours[i % len(colours)], label=name)
         if ex:
             ax.plot([xs[-1], *ex], [ys[-1], *ey], ":", color=line.get_color())
             ax.plot(ex, ey, "x", color=line.get_color())
