@@ -56,7 +56,7 @@ def rdf_files(path: Path) -> list[Path]:
         if path.suffix not in RDF_FORMATS:
             raise InputError(f"not an RDF file (expected one of {', '.join(sorted(RDF_FORMATS))})", path=path)
         return [path]
-    found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix in RDF_FORMATS)
+    found = sorted((p for p in path.iterdir() if p.suffix in RDF_FORMATS and p.is_file()), key=lambda p: p.name)
     if not found:
         raise InputError("no RDF files in this folder", path=path)
     return found
@@ -114,7 +114,7 @@ class _Digests:
         try:
             st = path.stat()
             stamp = [st.st_size, st.st_mtime_ns, st.st_ino]
-            name = str(path.resolve())
+            name = os.path.abspath(path)  # not resolve(): a realpath of 900 files costs more than the rest
             entry = self.known.get(name)
             if entry and entry[:3] == stamp:
                 return bytes.fromhex(entry[3])
