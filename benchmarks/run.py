@@ -22,7 +22,8 @@ the entailments grow K-fold like the rest), and then:
 Each measurement is repeated `--runs` times (the median is reported) unless the runs would exceed
 `--budget` seconds, then fewer (at least one; the count is reported). A step estimated to take longer
 than `--slow` seconds (default 600; from the two smaller scales, by a power law in the number of
-triples) is skipped and reported as "skipped (est. ...)": owlrl at 100x takes about 17 minutes.
+triples) is skipped and reported as "skipped (est. ...)" (plain owlrl at 100x would take about 17 minutes;
+`--reasoner owlrl`, which leaves out the premises no rule can use, about 3).
 `--include-slow` runs everything, `--skip-slow` skips anything estimated over 30 s.
 
 Writes README.md (only between `<!-- bench:start -->` and `<!-- bench:end -->`), benchmarks/results.json
