@@ -634,7 +634,7 @@ ROWS = [  # (step, what it is, reference step or None)
 ]
 
 
-def cell(step: dict | None) -> str:
+def cell(step: dict | None, runs: int = 5) -> str:
     if not step:
         return "-"
     if step["status"] == "skipped":
@@ -643,7 +643,7 @@ def cell(step: dict | None) -> str:
         return step["status"]
     mem = f" · {fmt_mb(step['peak_median'])}" if step.get("peak_median") else ""
     n = len(step["runs"])
-    return f"{fmt_s(step['median'])}{mem}" + (f" (n={n})" if n != 5 else "")
+    return f"{fmt_s(step['median'])}{mem}" + (f" (n={n})" if n != runs else "")
 
 
 def markdown(doc: dict) -> str:
@@ -666,7 +666,8 @@ def markdown(doc: dict) -> str:
     for key, label, _ref in ROWS:
         if not any(key in doc["scales"][k]["steps"] for k in scales):
             continue
-        lines.append("| " + " | ".join([label] + [cell(doc["scales"][k]["steps"].get(key)) for k in scales]) + " |")
+        cells = [cell(doc["scales"][k]["steps"].get(key), doc["runs"]) for k in scales]
+        lines.append("| " + " | ".join([label, *cells]) + " |")
     lines += ["", "Against the reference tools (time of the jisr-kg step / time of the tool doing the same work):",
               "", "| jisr-kg step | reference | " + " | ".join(f"{k}x" for k in scales) + " |",
               "|---|---|" + "---|" * len(scales)]
@@ -690,7 +691,7 @@ def markdown(doc: dict) -> str:
             if not s:
                 continue
             if s["status"] != "ok":
-                lines.append(f"| {name} at {k}x < {fmt_s(limit)} | {cell(s)} | no (est.) |")
+                lines.append(f"| {name} at {k}x < {fmt_s(limit)} | {cell(s, doc['runs'])} | no (est.) |")
                 continue
             lines.append(f"| {name} at {k}x < {fmt_s(limit)} | {fmt_s(s['median'])} | "
                          f"{'yes' if s['median'] < limit else 'no'} |")
@@ -729,7 +730,7 @@ def markdown(doc: dict) -> str:
             elif q["status"] == "skipped":
                 row += [f"skipped (est. {fmt_s(q['estimate'])})", "-", "-"]
             elif q["status"] != "ok":
-                row += [cell(q["jisr"]), cell(q["oxigraph"]), "-"]
+                row += [cell(q["jisr"], doc["runs"]), cell(q["oxigraph"], doc["runs"]), "-"]
             else:
                 row += [fmt_s(q["jisr"]["median"]), fmt_s(q["oxigraph"]["median"]), f"{q['ratio']:.2f}"]
         lines.append(f"| {name} | " + " | ".join(row) + " |")
