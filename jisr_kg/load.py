@@ -75,10 +75,15 @@ def rdflib_graph(lines: Iterable[str], graph=None, convert: TermConverter | None
 
 def ntriples(triple: tuple) -> str:  # noqa: ANN001 - rdflib terms
     """An rdflib triple as an N-Triples line, in the same canonical form as `parse_file` writes."""
+    s, p, o = map(nt_term, triple)
+    return f"{s} {p} {o} ."
+
+
+def nt_term(term) -> str:  # noqa: ANN001 - an rdflib term
+    """An rdflib term in the canonical N-Triples form that `parse_file` writes."""
     from .results import rdflib_term, to_oxigraph
 
-    s, p, o = (to_oxigraph(rdflib_term(t)) for t in triple)
-    return f"{s} {p} {o} ."
+    return str(to_oxigraph(rdflib_term(term)))
 
 
 class TermConverter:

@@ -165,9 +165,9 @@ class _Bridge:
     def _nt(self, term) -> str:  # noqa: ANN001
         found = self.back.get(term)
         if found is None:
-            from .results import rdflib_term, to_oxigraph
+            from .load import nt_term
 
-            found = self.back[term] = str(to_oxigraph(rdflib_term(term)))
+            found = self.back[term] = nt_term(term)
         return found
 
 
