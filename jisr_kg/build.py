@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -13,7 +10,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from . import cache
-from .fsutil import default_mode, swap_in
+from .fsutil import check_output_dir, publish_dir
 from .paths import DEFAULT_REASONER, Inputs, inputs
 
 Progress = Callable[[str], None]
@@ -100,6 +97,7 @@ def build_release(
     from .void import describe
 
     say = progress or (lambda _msg: None)
+    target = check_release_dir(out_dir, data)
     summary = BuildSummary(out_dir)
     t = time.perf_counter()
     built = build_dataset(data, reasoner=reasoner, profile=profile, progress=progress)
@@ -122,19 +120,17 @@ def build_release(
     summary.seconds["validate"] = time.perf_counter() - t
     summary.violations, summary.warnings = report.count("Violation"), report.count("Warning")
     if strict and not report.conforms:
-        from .errors import JisrError
+        from .errors import CheckFailed
 
-        err = JisrError(f"the data does not conform: {summary.violations} violations "
-                        "(see `jisr-kg validate`); nothing was written")
-        err.exit_code = 1
-        raise err
+        raise CheckFailed(f"the data does not conform: {summary.violations} violations "
+                          "(see `jisr-kg validate`); nothing was written")
 
     say(f"writing {out_dir}")
     outputs["validation-report.txt"] = report.format("text").encode("utf-8")
     files = {name: (len(data), hashlib.sha256(data).hexdigest()) for name, data in outputs.items()}
     outputs["void.ttl"] = describe(built, files)
 
-    _publish(out_dir, outputs)
+    _publish(target, outputs)
     summary.files = {name: len(data) for name, data in sorted(outputs.items())}
     return summary
 
@@ -165,9 +161,7 @@ def validate_beside(built, work: Callable[[], T]):  # noqa: ANN001, ANN201 - (Va
     if outcome[0] == "error":
         from .errors import JisrError
 
-        err = JisrError(outcome[1])
-        err.exit_code = outcome[2]
-        raise err
+        raise JisrError(outcome[1], exit_code=outcome[2])
     return ValidationReport(outcome[1], None), result  # type: ignore[arg-type]
 
 
@@ -186,14 +180,27 @@ def _validate_in_child() -> tuple:
 
 
 def _publish(out_dir: Path, outputs: dict[str, bytes]) -> None:
-    out_dir = out_dir.resolve()
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
-        os.chmod(tmp, default_mode(directory=True))
-        for name, data in outputs.items():
-            (tmp / name).write_bytes(data)
-        swap_in(tmp, out_dir)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+    publish_dir(out_dir, outputs, "build")
+
+
+#: What a release folder held before releases carried the marker: such a folder may be replaced too.
+LEGACY_RELEASE = frozenset(
+    [f"jisr-kg{s}" for s in (".ttl", ".trig", ".nt", ".nq", ".jsonld", ".rdf")]
+    + [f"jisr-kg-inferred{s}" for s in (".ttl", ".trig", ".nt", ".nq", ".jsonld", ".rdf")]
+    + ["jisr-kg-consensus.ttl", "validation-report.txt", "void.ttl"]
+)
+
+
+def check_release_dir(out_dir: Path, data: Path | list[Path] | None = None) -> Path:
+    """The release folder, if `build` may write it (see fsutil.check_output_dir); the inputs are
+    protected."""
+    return check_output_dir(out_dir, "build", protected=input_paths(data), legacy_names=LEGACY_RELEASE)
+
+
+def input_paths(data: Path | list[Path] | None = None) -> list[Path]:
+    """What a command reads and so must never write: the data, the ontology and the stored queries."""
+    from .paths import project_root
+
+    root = project_root()
+    given = [] if data is None else ([data] if isinstance(data, Path) else list(data))
+    return [root / "data", root / "ontology", root / "queries", *given]

@@ -92,11 +92,16 @@ def store_path(key: str) -> Path:
     return path
 
 
+def is_entry(path: Path) -> bool:
+    """Whether `path` is a folder this cache wrote: its name is a key (32 hex digits) and it holds the
+    graph files. Nothing else in the cache folder is ever removed: `JISR_KG_CACHE` may name a folder
+    that other programs share."""
+    return (len(path.name) == 32 and all(c in "0123456789abcdef" for c in path.name)
+            and path.is_dir() and not path.is_symlink() and (path / GRAPH_FILES[ASSERTED_GRAPH]).is_file())
+
+
 def _prune() -> None:
-    entries = sorted(
-        (p for p in cache_root().iterdir() if p.is_dir() and not p.name.startswith(".")),
-        key=lambda p: p.stat().st_mtime,
-        reverse=True,
-    )
+    entries = sorted((p for p in cache_root().iterdir() if is_entry(p)), key=lambda p: p.stat().st_mtime,
+                     reverse=True)
     for old in entries[KEEP:]:
         shutil.rmtree(old, ignore_errors=True)

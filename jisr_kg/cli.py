@@ -57,15 +57,25 @@ def _data(args: argparse.Namespace) -> Path | None:
     return Path(args.data) if getattr(args, "data", None) else None
 
 
-def _write(data: bytes | str, output: str | None) -> None:
+def _output(args: argparse.Namespace) -> Path | None:
+    """The file `-o` names, checked before any work is done (never one of the inputs), or None for stdout."""
+    if getattr(args, "output", None) in (None, "-"):
+        return None
+    from .build import input_paths
+    from .fsutil import check_output_file
+
+    return check_output_file(Path(args.output), protected=input_paths(_data(args)))
+
+
+def _write(data: bytes | str, target: Path | None) -> None:
     raw = data.encode("utf-8") if isinstance(data, str) else data
-    if output in (None, "-"):
+    if target is None:
         sys.stdout.buffer.write(raw)
         sys.stdout.flush()
         return
     from .fsutil import write_atomic
 
-    write_atomic(Path(output), raw)
+    write_atomic(target, raw)
 
 
 # ---------------------------------------------------------------- commands
@@ -129,6 +139,7 @@ def cmd_query(args: argparse.Namespace, console: Console) -> int:
         if not sep or not name:
             raise JisrError(f"--param takes NAME=VALUE, not {item!r}")
         params[name] = value
+    target = _output(args)
     q = resolve(args.query)
     if args.endpoint:
         from .push import remote_query
@@ -143,22 +154,23 @@ def cmd_query(args: argparse.Namespace, console: Console) -> int:
         fmt = args.format if args.format in GRAPH_RESULT_FORMATS else "turtle"
         if args.format and args.format not in GRAPH_RESULT_FORMATS:
             raise JisrError(f"a CONSTRUCT/DESCRIBE result takes --format {'|'.join(GRAPH_RESULT_FORMATS)}")
-        _write(write_graph(result, fmt), args.output)
+        _write(write_graph(result, fmt), target)
     else:
         fmt = args.format or "table"
         if fmt not in RESULT_FORMATS:
             kind = "ASK" if isinstance(result, AskResult) else "SELECT"
             raise JisrError(f"a {kind} result takes --format {'|'.join(RESULT_FORMATS)}")
-        _write(write(result, fmt), args.output)
+        _write(write(result, fmt), target)
     return EXIT_OK
 
 
 def cmd_export(args: argparse.Namespace, console: Console) -> int:
     from .api import export_data
 
+    target = _output(args)
     data = export_data(args.format, infer=args.inferred, consensus=args.consensus, data=_data(args),
                   reasoner=args.reasoner, progress=console.progress)
-    _write(data, args.output)
+    _write(data, target)
     return EXIT_OK
 
 
@@ -265,7 +277,8 @@ def make_parser() -> argparse.ArgumentParser:
     c.set_defaults(run=cmd_coverage)
 
     d = sub.add_parser("docs", parents=[common], help="write HTML documentation of the ontology")
-    d.add_argument("-o", "--output", default="dist/docs/ontology.html")
+    d.add_argument("-o", "--output", default="docs-html/ontology.html",
+                   help="the HTML file (default: docs-html/ontology.html, outside dist/, which build replaces)")
     d.set_defaults(run=cmd_docs)
 
     _add_scale_commands(sub, common)

@@ -6,14 +6,18 @@ from pathlib import Path
 
 from .build import Progress
 from .errors import JisrError
-from .fsutil import write_atomic
+from .fsutil import check_output_file, write_atomic
 from .paths import project_root
 
 
 def write_docs(output: Path, *, progress: Progress | None = None) -> Path:
-    """Write the ontology's HTML documentation to `output` and return its path."""
+    """Write the ontology's HTML documentation to `output` and return its path. The default lies
+    outside `dist/`, which the next build replaces."""
     import logging
 
+    from .build import input_paths
+
+    target = check_output_file(output, protected=input_paths())
     try:
         from pylode import OntPub
     except ImportError:
@@ -24,5 +28,5 @@ def write_docs(output: Path, *, progress: Progress | None = None) -> Path:
         progress("writing the ontology documentation")
     ontology = project_root() / "ontology" / "ontology.ttl"
     html = OntPub(ontology=str(ontology), sort_subjects=True).make_html(include_css=True)
-    write_atomic(output, html.encode("utf-8"))
+    write_atomic(target, html.encode("utf-8"))
     return output

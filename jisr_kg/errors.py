@@ -16,8 +16,10 @@ class JisrError(Exception):
     exit_code = EXIT_INPUT
 
     def __init__(self, message: str, *, path: str | Path | None = None, line: int | None = None,
-                 column: int | None = None) -> None:
+                 column: int | None = None, exit_code: int | None = None) -> None:
         super().__init__(message)
+        if exit_code is not None:
+            self.exit_code = exit_code
         self.message = message
         self.path = str(path) if path is not None else None
         self.line = line
@@ -45,5 +47,16 @@ class QueryError(JisrError):
 
 class StoreError(JisrError):
     """A remote SPARQL store that is down, refuses, or answers with an error."""
+
+    exit_code = EXIT_FAILED
+
+
+class UsageError(JisrError):
+    """A command line that cannot be carried out as given: flags that do not go together, an output
+    path that would overwrite what the command did not write."""
+
+
+class CheckFailed(JisrError):
+    """The check ran and found a problem (violations in the data)."""
 
     exit_code = EXIT_FAILED

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import InputError, JisrError
-from .fsutil import swap_in
+from .fsutil import check_output_dir, mark, swap_in
 from .namespaces import ID, PREFIXES
 from .paths import project_root, rdf_files
 
@@ -84,11 +84,9 @@ def synthesize(scale: int, out_dir: Path, data: Path | None = None, *, share: tu
     src = (data if data is not None else project_root() / "data").resolve()
     if not src.is_dir():
         raise InputError("not a folder (synth copies a data folder)", path=src)
-    out_dir = out_dir.resolve()
-    if out_dir == src or src in out_dir.parents or out_dir in src.parents:
-        raise JisrError(f"the output folder {out_dir} must lie outside the data folder {src}")
-    if out_dir.exists() and (not out_dir.is_dir() or (any(out_dir.iterdir()) and not (out_dir / MANIFEST).is_file())):
-        raise JisrError(f"{out_dir} exists and was not written by `jisr-kg synth`; choose a new or empty folder")
+    from .build import input_paths
+
+    out_dir = check_output_dir(out_dir, "synth", protected=[src, *input_paths()], legacy_marker=MANIFEST)
 
     files = rdf_files(src)
     from .query import expand_iri
@@ -132,6 +130,7 @@ def synthesize(scale: int, out_dir: Path, data: Path | None = None, *, share: tu
             shutil.copytree(source, tmp / "source")
         manifest["files"] = sorted(summary.files)
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        mark(tmp, "synth")
         swap_in(tmp, out_dir)
     finally:
         if tmp.exists():

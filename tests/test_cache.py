@@ -45,3 +45,24 @@ def test_an_edit_that_keeps_the_size_changes_the_key(data: Path) -> None:
     old = 1_600_000_000_000_000_001
     os.utime(f, ns=(old, old))  # an old mtime again, but not the one recorded
     assert _key(data) != before
+
+
+def test_pruning_removes_only_its_own_entries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """JISR_KG_CACHE may name a folder other programs use: pruning keeps everything it did not write."""
+    from jisr_kg import cache
+
+    monkeypatch.setenv("JISR_KG_CACHE", str(tmp_path))
+    foreign = [tmp_path / f"project-{i}" for i in range(12)] + [tmp_path / ("f" * 32)]  # a key name, no graphs
+    for d in foreign:
+        d.mkdir()
+        (d / "work.txt").write_text("keep me\n")
+    ours = []
+    for i in range(cache.KEEP + 3):
+        d = tmp_path / f"{i:032x}"
+        d.mkdir()
+        (d / "asserted.nt").write_text("")
+        os.utime(d, (1_600_000_000 + i, 1_600_000_000 + i))
+        ours.append(d)
+    cache._prune()
+    assert all((d / "work.txt").is_file() for d in foreign)
+    assert [d.exists() for d in ours] == [False] * 3 + [True] * cache.KEEP  # the newest kept

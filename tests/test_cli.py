@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 import rdflib
@@ -255,6 +256,25 @@ def test_docs_writes_html(tmp_path) -> None:  # noqa: ANN001
     assert r.returncode == 0, err(r)
     html = target.read_text()
     assert "<html" in html and "claim" in html.lower()
+
+
+def test_docs_default_lies_outside_the_release_folder() -> None:
+    """`build` replaces dist/; the docs must not be written where the next build deletes them."""
+    from jisr_kg.cli import make_parser
+
+    args = make_parser().parse_args(["docs"])
+    assert not Path(args.output).is_relative_to("dist")
+
+
+def test_build_replaces_its_own_release_and_a_pre_marker_one(tmp_path, built) -> None:  # noqa: ANN001
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    (dist / "void.ttl").write_text("a release from before the marker\n")
+    for _ in range(2):  # the second run replaces the folder the first one wrote (it carries the marker)
+        r = jisr("build", "-o", str(dist))
+        assert r.returncode == 0, err(r)
+        assert (dist / ".jisr-kg-output").is_file() and "jisr-kg" in (dist / "void.ttl").read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dist"]
 
 
 def test_an_empty_parameter_lifts_the_default() -> None:
