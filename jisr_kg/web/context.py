@@ -1,0 +1,342 @@
+"""What every request handler of the server needs: the settings, the read-only store, the stored
+queries, and a pool of worker processes that run queries under a time limit.
+
+Why processes: a pyoxigraph query cannot be interrupted from another thread, and it holds its thread
+until it finishes. A runaway query (a cross product) in the server's own process would keep going
+after its client gave up and take a core from everyone else. So each query runs in one of a few worker
+processes that opened the same store read-only; when a query passes its limit, its worker is killed
+(the work really stops) and a fresh one takes its place in the background, while the other workers
+go on answering other clients.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import multiprocessing
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jisr_kg.errors import JisrError
+from jisr_kg.paths import DEFAULT_REASONER
+from jisr_kg.sparql.results import AskResult, GraphResult, Result, SelectResult
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How the server runs; `jisr-kg serve`'s options."""
+
+    data: Path | None = None  # another data folder (None: the project's data/)
+    reasoner: str = DEFAULT_REASONER
+    timeout: float = 30.0  # seconds a query may run before its worker is killed
+    max_rows: int = 100_000  # rows of a SELECT, or triples of a CONSTRUCT/DESCRIBE
+    max_query_length: int = 100_000  # characters of query text
+    workers: int = field(default_factory=lambda: max(2, min(4, os.cpu_count() or 2)))
+
+
+class ServerError(JisrError):
+    """An error a request handler answers with an HTTP status and a one-line text message."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Which graphs a query sees. The default (no graphs named, `union` on) is what `jisr-kg query`
+    sees: the default graph is the union of the asserted, consensus and inferred graphs, and each stays
+    addressable with GRAPH. `union` off with no graphs named leaves the query's own FROM to decide."""
+
+    default_graph: tuple[str, ...] = ()
+    named_graphs: tuple[str, ...] = ()
+    union: bool = True
+
+    def kwargs(self) -> dict[str, Any]:
+        import pyoxigraph as ox
+
+        out: dict[str, Any] = {}
+        if self.default_graph:
+            out["default_graph"] = [ox.NamedNode(g) for g in self.default_graph]
+        elif self.union:
+            out["use_default_graph_as_union"] = True
+        if self.named_graphs:
+            out["named_graphs"] = [ox.NamedNode(g) for g in self.named_graphs]
+        return out
+
+
+# ---------------------------------------------------------------- the worker process
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _collect(answer: Any, max_rows: int) -> Result:
+    """The engine's answer as a Result, stopping (and so stopping the engine) past max_rows."""
+    import pyoxigraph as ox
+
+    from jisr_kg.rdf.terms import ox_term
+
+    if isinstance(answer, ox.QueryBoolean):
+        return AskResult(bool(answer))
+    if isinstance(answer, ox.QueryTriples):
+        triples = []
+        for t in answer:
+            if len(triples) >= max_rows:
+                raise _TooLarge(f"the result has more than {max_rows} triples, the server's limit")
+            triples.append((ox_term(t.subject), ox_term(t.predicate), ox_term(t.object)))
+        return GraphResult(triples)
+    variables = [v.value for v in answer.variables]
+    rows = []
+    for sol in answer:
+        if len(rows) >= max_rows:
+            raise _TooLarge(f"the result has more than {max_rows} rows, the server's limit; add a LIMIT")
+        rows.append([ox_term(sol[v]) if sol[v] is not None else None for v in variables])
+    return SelectResult(variables, rows)
+
+
+def _serialise(result: Result, fmt: str | None) -> Result | bytes:
+    """The result written in `fmt` (a results format for SELECT/ASK, an RDF format for graphs) or, with
+    no format, the Result itself for the caller to use."""
+    if fmt is None:
+        return result
+    from jisr_kg.sparql.results import write, write_graph
+
+    if isinstance(result, GraphResult):
+        return write_graph(result, fmt)
+    return write(result, fmt).encode("utf-8")
+
+
+def _worker_main(store_path: str, conn: Any) -> None:
+    """A worker: open the store read-only once, then answer (text, dataset, formats, max_rows) requests
+    until the server closes the pipe."""
+    import pyoxigraph as ox
+
+    from jisr_kg.sparql.query import _oxigraph_syntax, with_prefixes
+
+    store = ox.Store.read_only(store_path)
+    conn.send(("ready", None))
+    while True:
+        try:
+            text, dataset, formats, max_rows = conn.recv()
+        except (EOFError, OSError, KeyboardInterrupt):
+            return
+        try:
+            answer = store.query(with_prefixes(text), **dataset.kwargs())
+            result = _collect(answer, max_rows)
+            fmt = formats.get("graph" if isinstance(result, GraphResult) else "results")
+            reply: tuple = ("ok", _serialise(result, fmt))
+        except SyntaxError as e:
+            reply = ("syntax", _oxigraph_syntax(str(e), text))
+        except _TooLarge as e:
+            reply = ("large", str(e))
+        except Exception as e:  # noqa: BLE001 - the engine's evaluation errors, told to the client
+            reply = ("error", f"the query failed: {e}")
+        try:
+            conn.send(reply)
+        except (BrokenPipeError, OSError):
+            return
+
+
+def _mp_context() -> Any:
+    # forkserver: workers are forked from a small clean process, not from the server with its event
+    # loop and threads, and start in milliseconds (spawn would re-import everything each time).
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["pyoxigraph", "jisr_kg.web.context", "jisr_kg.sparql.query"])
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
+class _Worker:
+    def __init__(self, store_path: Path, mp: Any) -> None:
+        parent, child = mp.Pipe(duplex=True)
+        self.conn = parent
+        self.process = mp.Process(target=_worker_main, args=(str(store_path), child), daemon=True,
+                                  name="jisr-kg-query")
+        self.process.start()
+        child.close()
+        # Wait (bounded) until the store is open, so that a worker in the pool is ready to answer.
+        if not parent.poll(60):
+            self.kill()
+            raise ServerError(500, "a query worker did not start within 60 s")
+        try:
+            parent.recv()
+        except EOFError:
+            self.kill()
+            raise ServerError(500, f"a query worker could not open the store {store_path}") from None
+
+    async def ask(self, request: tuple) -> tuple:
+        """Send a request and wait for the reply without blocking the event loop."""
+        self.conn.send(request)
+        loop = asyncio.get_running_loop()
+        ready: asyncio.Future[None] = loop.create_future()
+        fd = self.conn.fileno()
+
+        def on_readable() -> None:
+            loop.remove_reader(fd)
+            if not ready.done():
+                ready.set_result(None)
+
+        loop.add_reader(fd, on_readable)
+        try:
+            await ready
+        finally:
+            loop.remove_reader(fd)
+        return self.conn.recv()
+
+    def kill(self) -> None:
+        with contextlib.suppress(Exception):
+            self.process.kill()
+        with contextlib.suppress(Exception):
+            self.process.join(5)
+        with contextlib.suppress(Exception):
+            self.conn.close()
+
+
+class QueryPool:
+    """A fixed number of worker processes; a query waits for a free one, runs with a time limit, and a
+    worker that passes the limit is killed and replaced."""
+
+    def __init__(self, store_path: Path, size: int) -> None:
+        self.store_path = store_path
+        self.size = max(1, size)
+        self._mp = _mp_context()
+        self._idle: asyncio.Queue[_Worker] | None = None
+        self._all: set[_Worker] = set()
+        self._starting: asyncio.Lock | None = None
+        self._closed = False
+
+    async def start(self) -> None:
+        if self._idle is not None:
+            return
+        if self._starting is None:
+            self._starting = asyncio.Lock()
+        async with self._starting:
+            if self._idle is not None:
+                return
+            workers = await asyncio.gather(*(asyncio.to_thread(self._new) for _ in range(self.size)))
+            idle: asyncio.Queue[_Worker] = asyncio.Queue()
+            for w in workers:
+                idle.put_nowait(w)
+            self._idle = idle
+
+    def _new(self) -> _Worker:
+        w = _Worker(self.store_path, self._mp)
+        self._all.add(w)
+        return w
+
+    async def _replace(self, dead: _Worker) -> None:
+        self._all.discard(dead)
+        await asyncio.to_thread(dead.kill)
+        if self._closed:
+            return
+        try:
+            fresh = await asyncio.to_thread(self._new)
+        except ServerError:
+            return
+        assert self._idle is not None
+        self._idle.put_nowait(fresh)
+
+    async def run(self, request: tuple, timeout: float) -> tuple:
+        await self.start()
+        assert self._idle is not None
+        try:
+            # Waiting for a worker is bounded too: under a flood of slow queries a client is told so.
+            worker = await asyncio.wait_for(self._idle.get(), timeout)
+        except (TimeoutError, asyncio.TimeoutError):
+            raise ServerError(503, f"the server is busy: no query worker was free within {timeout:g} s; "
+                              "try again later") from None
+        clean = False
+        try:
+            reply = await asyncio.wait_for(worker.ask(request), timeout)
+            clean = True
+            return reply
+        except (TimeoutError, asyncio.TimeoutError):
+            raise ServerError(503, f"the query ran past the server's time limit of {timeout:g} s and was "
+                              "stopped") from None
+        except (EOFError, OSError):
+            raise ServerError(500, "the query worker stopped unexpectedly") from None
+        finally:
+            if clean:
+                self._idle.put_nowait(worker)
+            else:
+                # Killed for a timeout, a cancelled request (the client went away) or a crash: the
+                # worker may still be working or hold a reply nobody reads, so it is not reused.
+                asyncio.get_running_loop().create_task(self._replace(worker))
+
+    def close(self) -> None:
+        self._closed = True
+        for w in list(self._all):
+            w.kill()
+        self._all.clear()
+
+
+class Context:
+    """Everything the request handlers (the SPARQL protocol, the resolver and the HTML pages) share.
+
+    - `store`: the cached Oxigraph store, opened read-only once, for cheap reads in the server's own
+      process (it has no time limit: use `query`/`select` for anything a client controls).
+    - `settings`: data folder, reasoner, timeout, limits.
+    - `queries`: the stored queries by name (the catalogue, read once).
+    - `await ctx.query(text, dataset=None, formats=None)`: run SPARQL in a worker under the time limit;
+      returns a `Result` (SelectResult, AskResult, GraphResult), or bytes when `formats` names the
+      output format ({"results": "json", "graph": "turtle"}). Raises ServerError (status + message).
+    - `await ctx.select(text)`: the same for a SELECT, returning a SelectResult.
+    """
+
+    def __init__(self, settings: Settings | None = None, *, store_path: Path | None = None,
+                 progress: Any = None) -> None:
+        import pyoxigraph as ox
+
+        from jisr_kg.pipeline.build import ensure_store
+        from jisr_kg.sparql.query import stored_queries
+
+        self.settings = settings or Settings()
+        self.store_path = store_path or ensure_store(self.settings.data, reasoner=self.settings.reasoner,
+                                                     progress=progress)
+        self.store = ox.Store.read_only(str(self.store_path))
+        self.queries = {q.name: q for q in stored_queries()}
+        self.pool = QueryPool(self.store_path, self.settings.workers)
+        self.started = time.time()
+
+    async def query(self, text: str, dataset: Dataset | None = None, formats: dict[str, str] | None = None,
+                    ) -> Result | bytes:
+        check_length(text, self.settings.max_query_length)
+        request = (text, dataset or Dataset(), formats or {}, self.settings.max_rows)
+        status, payload = await self.pool.run(request, self.settings.timeout)
+        if status == "ok":
+            return payload
+        if status == "large":
+            raise ServerError(400, payload)
+        if status == "syntax":
+            raise ServerError(400, payload)
+        raise ServerError(500 if status == "error" else 400, payload)
+
+    async def select(self, text: str, dataset: Dataset | None = None) -> SelectResult:
+        result = await self.query(text, dataset)
+        if not isinstance(result, SelectResult):
+            raise ServerError(400, "this needs a SELECT query")
+        return result
+
+    async def describe(self, iri: str) -> GraphResult:
+        """The IRI's bounded description (see web/resolve.py and decision 0012); empty when the IRI is
+        not in the graph."""
+        from jisr_kg.web.resolve import description_query
+
+        result = await self.query(description_query(iri))
+        assert isinstance(result, GraphResult)
+        return result
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+def check_length(text: str, limit: int) -> None:
+    if len(text) > limit:
+        raise ServerError(413, f"the query is {len(text)} characters long, more than the server's limit of "
+                          f"{limit}")
