@@ -56,7 +56,8 @@ sys.path.insert(0, str(ROOT))
 PY = sys.executable
 QUERY = "claims-by-claimant"  # the representative stored query: a join of claims, claimants, quotes
 SHARE = "actor:wikipedia-authors"
-EXPORT_FORMATS = ("turtle", "trig", "ntriples", "nquads", "jsonld", "xml")
+from jisr_kg.rdf.formats import RDF_NAMES as EXPORT_FORMATS  # noqa: E402
+
 GRAPHS = ("asserted", "consensus", "inferred")
 TARGETS = {  # (what, scale) -> seconds
     ("build", 1): 3.0,
@@ -103,14 +104,14 @@ class PeakRSS:
 
 def worker(data: Path, reasoners: list[str], out: Path) -> None:
     """One run of the pipeline steps on `data`; writes {step: [seconds, peak bytes]} to `out`."""
-    from jisr_kg import cache
-    from jisr_kg.dataset import BuiltDataset, consensus_view
-    from jisr_kg.export import consensus_graph, export, write_lines
-    from jisr_kg.load import parse_files
-    from jisr_kg.namespaces import ASSERTED_GRAPH, CONSENSUS_GRAPH, INFERRED_GRAPH
     from jisr_kg.paths import inputs
-    from jisr_kg.reason import entailments
-    from jisr_kg.validate import validate_dataset
+    from jisr_kg.pipeline import cache
+    from jisr_kg.pipeline.dataset import BuiltDataset, consensus_view
+    from jisr_kg.pipeline.export import consensus_graph, export, write_lines
+    from jisr_kg.pipeline.load import parse_files
+    from jisr_kg.pipeline.reason import entailments
+    from jisr_kg.pipeline.validate import validate_dataset
+    from jisr_kg.rdf.namespaces import ASSERTED_GRAPH, CONSENSUS_GRAPH, INFERRED_GRAPH
 
     results: dict[str, list[float]] = {}
 
@@ -505,9 +506,9 @@ def bench_scale(scale: int, args: argparse.Namespace, runner: Runner, results: d
     steps["oxigraph load"] = runner.repeat(oxigraph_load, "oxigraph load")
 
     os.environ["JISR_KG_CACHE"] = str(warm)
-    from jisr_kg.build import ensure_store  # the cache is warm: this only finds the store
-    from jisr_kg.push import query_form
-    from jisr_kg.query import stored_queries, with_prefixes
+    from jisr_kg.pipeline.build import ensure_store  # the cache is warm: this only finds the store
+    from jisr_kg.sparql.query import stored_queries, with_prefixes
+    from jisr_kg.store.push import query_form
 
     store = ensure_store(data)
     store_copy = work / f"store-{scale}"

@@ -4,7 +4,8 @@ The public API (imported lazily, so that `import jisr_kg` stays cheap):
 
 - `build_dataset(data=None)`: load, derive the consensus view, reason (cached) -> `BuiltDataset`
 - `build_release(out_dir)`: the main job, every export and a VoID description in `dist/`
-- `run_query(name_or_file, params)`: run a stored query -> `SelectResult` / `AskResult` / `GraphResult`
+- `run_query(name, params)`: run a stored query (by name; or a `Path` to a `.rq` file)
+  -> `SelectResult` / `AskResult` / `GraphResult`
 - `validate_data(data=None)`: SHACL validation -> `ValidationReport`
 - `export_data(fmt, infer=False)`: a deterministic serialisation of the dataset, as bytes
 - `stats(data=None)`, `coverage_report(data=None)`: the figures of `jisr-kg stats` and `coverage`
@@ -21,15 +22,16 @@ from typing import Any
 __version__ = "0.1.0"
 
 _API = {
-    "build_dataset": "jisr_kg.build",
-    "build_release": "jisr_kg.build",
+    "build_dataset": "jisr_kg.pipeline.build",
+    "build_release": "jisr_kg.pipeline.build",
     "run_query": "jisr_kg.api",
     "validate_data": "jisr_kg.api",
     "export_data": "jisr_kg.api",
     "stats": "jisr_kg.api",
-    "coverage_report": "jisr_kg.coverage",
-    "stored_queries": "jisr_kg.query",
+    "coverage_report": "jisr_kg.pipeline.coverage",
+    "stored_queries": "jisr_kg.sparql.query",
     "JisrError": "jisr_kg.errors",
+    "find": "jisr_kg.search",  # find things by name (issue 14)
 }
 
 __all__ = sorted(_API) + ["__version__"]

@@ -1,3 +1,3 @@
-from .cli import run
+from jisr_kg.cli import run
 
 run()

@@ -5,16 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .build import Progress, build_dataset, ensure_store
-from .paths import DEFAULT_REASONER
-from .query import ENGINES, StoredQuery, resolve, run_oxigraph, run_rdflib
-from .results import Result, SelectResult
+from jisr_kg.paths import DEFAULT_REASONER
+from jisr_kg.pipeline.build import Progress, build_dataset, ensure_store
+from jisr_kg.sparql.query import ENGINES, StoredQuery, lookup, read_query, run_oxigraph, run_rdflib
+from jisr_kg.sparql.results import Result, SelectResult
 
 DataArg = Path | list[Path] | None
 
 
 def run_query(
-    query: str | StoredQuery,
+    query: str | Path | StoredQuery,
     params: dict[str, str] | None = None,
     *,
     engine: str = "oxigraph",
@@ -23,12 +23,18 @@ def run_query(
     reasoner: str = DEFAULT_REASONER,
     progress: Progress | None = None,
 ) -> Result:
-    """Run a stored query (by name, `.rq` file, or a StoredQuery) with its parameters bound.
+    """Run a stored query with its parameters bound: by name (looked up in the catalogue only, never
+    read as a path), a `Path` to a `.rq` file, or a StoredQuery.
 
     >>> from jisr_kg import run_query
     >>> rows = run_query("claims-by-claimant", {"claimant": "actor:joshua-landis"}).as_dicts()
     """
-    q = query if isinstance(query, StoredQuery) else resolve(query)
+    if isinstance(query, StoredQuery):
+        q = query
+    elif isinstance(query, Path):
+        q = read_query(query)
+    else:
+        q = lookup(query)
     text = q.bind(params)
     return run_text(text, engine=engine, infer=infer, data=data, reasoner=reasoner, progress=progress)
 
@@ -43,7 +49,7 @@ def run_text(
     if engine == "rdflib":
         built = build_dataset(data, reasoner=reasoner, progress=progress)
         return run_rdflib(built.union(infer=infer), text)
-    from .errors import QueryError
+    from jisr_kg.errors import QueryError
 
     raise QueryError(f"unknown engine {engine!r} (choose from {', '.join(ENGINES)})")
 
@@ -55,7 +61,7 @@ def validate_data(data: DataArg = None, *, reasoner: str = DEFAULT_REASONER, pro
     >>> report = validate_data()
     >>> report.conforms, report.count("Warning")
     """
-    from .validate import validate_dataset
+    from jisr_kg.pipeline.validate import validate_dataset
 
     built = build_dataset(data, reasoner=reasoner, progress=progress)
     if progress:
@@ -73,7 +79,7 @@ def export_data(
     >>> from jisr_kg import export_data
     >>> turtle = export_data("turtle", infer=True)
     """
-    from . import export as ex
+    from jisr_kg.pipeline import export as ex
 
     built = build_dataset(data, reasoner=reasoner, progress=progress)
     if consensus:
@@ -130,7 +136,7 @@ SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ORDER BY 
 def stats(data: DataArg = None, *, progress: Progress | None = None) -> Stats:
     """Triples per graph, entities per class, claims per claimant and per standing, and the links
     between claims (as asserted, before the reasoner makes contradiction symmetric)."""
-    from .results import compact
+    from jisr_kg.rdf.terms import compact
 
     store = ensure_store(data, progress=progress)
 

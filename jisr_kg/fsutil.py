@@ -11,7 +11,7 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from .errors import UsageError
+from jisr_kg.errors import UsageError
 
 #: The file every output folder this project writes carries, naming the command that wrote it.
 MARKER = ".jisr-kg-output"

@@ -12,20 +12,11 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import InputError
+from jisr_kg.errors import InputError
+from jisr_kg.rdf.formats import READ_EXTENSIONS
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
-#: RDF file endings that `load` reads, and the rdflib format of each.
-RDF_FORMATS = {
-    ".ttl": "turtle",
-    ".trig": "trig",
-    ".nt": "nt",
-    ".nq": "nquads",
-    ".jsonld": "json-ld",
-    ".rdf": "xml",
-    ".owl": "xml",
-}
 
 
 def project_root() -> Path:
@@ -53,10 +44,10 @@ def rdf_files(path: Path) -> list[Path]:
     if not path.exists():
         raise InputError("no such file or folder", path=path)
     if path.is_file():
-        if path.suffix not in RDF_FORMATS:
-            raise InputError(f"not an RDF file (expected one of {', '.join(sorted(RDF_FORMATS))})", path=path)
+        if path.suffix not in READ_EXTENSIONS:
+            raise InputError(f"not an RDF file (expected one of {', '.join(sorted(READ_EXTENSIONS))})", path=path)
         return [path]
-    found = sorted((p for p in path.iterdir() if p.suffix in RDF_FORMATS and p.is_file()), key=lambda p: p.name)
+    found = sorted((p for p in path.iterdir() if p.suffix in READ_EXTENSIONS and p.is_file()), key=lambda p: p.name)
     if not found:
         raise InputError("no RDF files in this folder", path=path)
     return found
@@ -79,7 +70,7 @@ class Inputs:
     def key(self) -> str:
         """A hash of every input's bytes and of the settings: the cache key of the built dataset
         (the shapes are not part of it: they check the dataset, they do not change it)."""
-        from . import __version__
+        from jisr_kg import __version__
 
         h = hashlib.sha256(f"jisr-kg {__version__} pipeline {PIPELINE}\n".encode())
         for name, value in self.extra:

@@ -49,7 +49,7 @@ def test_an_edit_that_keeps_the_size_changes_the_key(data: Path) -> None:
 
 def test_pruning_removes_only_its_own_entries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """JISR_KG_CACHE may name a folder other programs use: pruning keeps everything it did not write."""
-    from jisr_kg import cache
+    from jisr_kg.pipeline import cache
 
     monkeypatch.setenv("JISR_KG_CACHE", str(tmp_path))
     foreign = [tmp_path / f"project-{i}" for i in range(12)] + [tmp_path / ("f" * 32)]  # a key name, no graphs

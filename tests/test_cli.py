@@ -278,7 +278,7 @@ def test_build_replaces_its_own_release_and_a_pre_marker_one(tmp_path, built) ->
 
 
 def test_an_empty_parameter_lifts_the_default() -> None:
-    from jisr_kg.query import resolve
+    from jisr_kg.sparql.query import resolve
 
     q = resolve("claims-by-claimant")
     assert "VALUES ?_claimant_iri" in q.bind({})  # the header's default

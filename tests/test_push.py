@@ -117,9 +117,9 @@ def _rows(result) -> list:  # noqa: ANN001
 
 def test_every_stored_query_gives_the_local_results_remotely(pushed) -> None:  # noqa: ANN001
     from jisr_kg.api import run_query
-    from jisr_kg.push import remote_query
-    from jisr_kg.query import stored_queries
-    from jisr_kg.results import AskResult, GraphResult, SelectResult, write
+    from jisr_kg.sparql.query import stored_queries
+    from jisr_kg.sparql.results import AskResult, GraphResult, SelectResult, write
+    from jisr_kg.store.push import remote_query
 
     queries = stored_queries()
     assert queries, "no stored queries in queries/"
@@ -142,7 +142,7 @@ def test_every_stored_query_gives_the_local_results_remotely(pushed) -> None:  #
 
 
 def test_query_command_with_endpoint_prints_what_the_local_command_prints(pushed) -> None:  # noqa: ANN001
-    from jisr_kg.query import stored_queries
+    from jisr_kg.sparql.query import stored_queries
 
     ordered = [q for q in stored_queries() if "ORDER BY" in q.text.upper() and q.name != "consensus"]
     if not ordered:
@@ -156,8 +156,8 @@ def test_query_command_with_endpoint_prints_what_the_local_command_prints(pushed
 
 
 def test_push_replaces_and_leaves_other_graphs_alone(pushed, built) -> None:  # noqa: ANN001
-    from jisr_kg.namespaces import ASSERTED_GRAPH, CONSENSUS_GRAPH, INFERRED_GRAPH
-    from jisr_kg.push import VOID_GRAPH, graph_counts, push
+    from jisr_kg.rdf.namespaces import ASSERTED_GRAPH, CONSENSUS_GRAPH, INFERRED_GRAPH
+    from jisr_kg.store.push import VOID_GRAPH, graph_counts, push
 
     ours = (ASSERTED_GRAPH, CONSENSUS_GRAPH, INFERRED_GRAPH, VOID_GRAPH)
     before = graph_counts(f"{pushed}/query", ours)
@@ -177,7 +177,7 @@ def test_push_replaces_and_leaves_other_graphs_alone(pushed, built) -> None:  # 
 
 
 def test_remote_query_sees_only_the_projects_graphs(pushed) -> None:  # noqa: ANN001
-    from jisr_kg.push import remote_query
+    from jisr_kg.store.push import remote_query
 
     r = remote_query(pushed, "SELECT (COUNT(*) AS ?n) WHERE { ?s <http://example.org/p> ?o }")
     assert int(r.rows[0][0].value) == 0  # neither someone else's graph nor the default graph
@@ -187,7 +187,7 @@ def test_remote_query_sees_only_the_projects_graphs(pushed) -> None:  # noqa: AN
 
 def test_a_store_error_is_a_store_error(pushed) -> None:  # noqa: ANN001
     from jisr_kg.errors import StoreError
-    from jisr_kg.push import remote_query
+    from jisr_kg.store.push import remote_query
 
     with pytest.raises(StoreError, match=r"HTTP 400"):
         remote_query(pushed, "SELECT * WHERE { ?s ?p }")
@@ -212,7 +212,7 @@ def test_query_on_a_closed_port_fails_with_one_line() -> None:
 
 
 def test_endpoint_guesses() -> None:
-    from jisr_kg.push import endpoints
+    from jisr_kg.store.push import endpoints
 
     def both(url: str) -> tuple[str, str]:
         e = endpoints(url)
@@ -241,6 +241,6 @@ def test_not_a_url_is_a_clear_error() -> None:
 
 
 def test_module_has_no_http_dependency_but_urllib() -> None:
-    text = (ROOT / "jisr_kg" / "push.py").read_text(encoding="utf-8")
+    text = (ROOT / "jisr_kg" / "store" / "push.py").read_text(encoding="utf-8")
     for lib in ("requests", "httpx", "aiohttp", "SPARQLWrapper"):
         assert f"import {lib}" not in text

@@ -36,8 +36,9 @@ import pytest
 
 from jisr_kg import api
 from jisr_kg.errors import QueryError
-from jisr_kg.query import StoredQuery, resolve, stored_queries
-from jisr_kg.results import SelectResult, Term
+from jisr_kg.rdf.terms import Term
+from jisr_kg.sparql.query import StoredQuery, resolve, stored_queries
+from jisr_kg.sparql.results import SelectResult
 
 ROOT = Path(__file__).resolve().parent.parent
 QUERIES = ROOT / "queries"
@@ -129,8 +130,8 @@ def render_golden(g: Golden, rows: list[tuple[str, ...]]) -> str:
 def _reuse_built_dataset():  # noqa: ANN202
     """Load the cached build once per session for the rdflib engine (keyed by the inputs' hash, so an
     edit to the data during the session is still seen); the query path is api.run_query's own."""
-    from jisr_kg import build
     from jisr_kg.paths import inputs
+    from jisr_kg.pipeline import build
 
     original = api.build_dataset
     memo: dict[tuple, object] = {}
@@ -379,7 +380,7 @@ def test_cli_lists_every_query() -> None:
 
 
 def test_cli_query_with_param() -> None:
-    from jisr_kg.results import write
+    from jisr_kg.sparql.results import write
 
     out = run_cli("query", "claims-by-claimant", "--param", "claimant=actor:syrian-state-tv", "--format", "tsv", "-q")
     assert out.returncode == 0, out.stderr
@@ -400,27 +401,27 @@ def test_cli_refuses_bad_parameters() -> None:
 
 
 def test_readme_catalogue_is_current() -> None:
-    from jisr_kg.catalogue import END, START, render_catalogue
+    from jisr_kg.sparql.catalogue import END, START, render_catalogue
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert START in readme and END in readme
     section = readme.split(START, 1)[1].split(END, 1)[0]
     assert section.strip() == render_catalogue(stored_queries(QUERIES)).strip(), (
-        "README.md's catalogue is out of date: run `python -m jisr_kg.catalogue`"
+        "README.md's catalogue is out of date: run `python -m jisr_kg.sparql.catalogue`"
     )
 
 
 def test_queries_reference_is_current() -> None:
-    from jisr_kg.catalogue import render_reference
+    from jisr_kg.sparql.catalogue import render_reference
 
     doc = (ROOT / "docs" / "queries.md").read_text(encoding="utf-8")
     assert doc == render_reference(stored_queries(QUERIES)), (
-        "docs/queries.md is out of date: run `python -m jisr_kg.catalogue`"
+        "docs/queries.md is out of date: run `python -m jisr_kg.sparql.catalogue`"
     )
 
 
 def test_catalogue_lists_every_query_and_question() -> None:
-    from jisr_kg.catalogue import render_catalogue, render_reference
+    from jisr_kg.sparql.catalogue import render_catalogue, render_reference
 
     qs = stored_queries(QUERIES)
     table, reference = render_catalogue(qs), render_reference(qs)
@@ -432,7 +433,7 @@ def test_catalogue_lists_every_query_and_question() -> None:
 
 
 def test_sync_readme_touches_only_its_section(tmp_path: Path) -> None:
-    from jisr_kg.catalogue import END, START, render_catalogue, sync_readme
+    from jisr_kg.sparql.catalogue import END, START, render_catalogue, sync_readme
 
     before = f"# Title\n\ntext before\n\n{START}\nold\n{END}\n\ntext after\n<!-- other:start -->\nx\n"
     path = tmp_path / "README.md"

@@ -9,7 +9,7 @@ import sys
 import rdflib
 
 from conftest import ROOT
-from jisr_kg.namespaces import PREFIXES
+from jisr_kg.rdf.namespaces import PREFIXES
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 

@@ -45,9 +45,9 @@ META_CLASSES = {OWL.Class, RDFS.Class, RDF.Property, OWL.ObjectProperty, OWL.Dat
 @pytest.fixture(scope="module")
 def premise_lines() -> set[str]:
     """What a build reasons over: the asserted triples plus the consensus view (N-Triples lines)."""
-    from jisr_kg.dataset import consensus_view
-    from jisr_kg.load import parse_files
     from jisr_kg.paths import inputs
+    from jisr_kg.pipeline.dataset import consensus_view
+    from jisr_kg.pipeline.load import parse_files
 
     inp = inputs()
     asserted = parse_files(inp.rdf)
@@ -56,14 +56,14 @@ def premise_lines() -> set[str]:
 
 @pytest.fixture(scope="module")
 def premises(premise_lines) -> rdflib.Graph:  # noqa: ANN001
-    from jisr_kg.load import rdflib_graph
+    from jisr_kg.pipeline.load import rdflib_graph
 
     return rdflib_graph(premise_lines)
 
 
 def _inferred(lines: set[str], reasoner: str) -> set:
-    from jisr_kg.load import rdflib_graph
-    from jisr_kg.reason import entailments
+    from jisr_kg.pipeline.load import rdflib_graph
+    from jisr_kg.pipeline.reason import entailments
 
     return set(rdflib_graph(entailments(lines, reasoner=reasoner)))  # type: ignore[arg-type]
 
@@ -141,7 +141,7 @@ def test_no_literal_is_typed_xsd_string_twice(premises, reasonable_inferred) -> 
 def test_no_owl_same_as_that_was_not_asserted(premises, premise_lines, reasoner) -> None:  # noqa: ANN001
     """Neither reasoner merges entities: the whole closure, before any filter, has no owl:sameAs
     between two different nodes that the data did not state."""
-    from jisr_kg.reason import _owlrl, _reasonable, entailments
+    from jisr_kg.pipeline.reason import _owlrl, _reasonable, entailments
 
     closure = _owlrl(premises, "owlrl") if reasoner == "owlrl" else _reasonable(premises)
     new = [(s, o) for s, o in closure.subject_objects(OWL.sameAs) if s != o and (s, OWL.sameAs, o) not in premises]
@@ -155,8 +155,8 @@ def test_stored_queries_answer_the_same_on_both_builds() -> None:
     triple of a quantity node) also returns `owl:Thing` from the reasonable build; those rows and
     triples are left out of the comparison, and nothing else may differ."""
     from jisr_kg.api import run_query
-    from jisr_kg.query import stored_queries
-    from jisr_kg.results import GraphResult, SelectResult
+    from jisr_kg.sparql.query import stored_queries
+    from jisr_kg.sparql.results import GraphResult, SelectResult
 
     thing = f"<{OWL.Thing}>"
     differ = []
@@ -176,10 +176,10 @@ def test_stored_queries_answer_the_same_on_both_builds() -> None:
 
 def test_both_builds_validate_alike() -> None:
     try:
-        from jisr_kg.validate import validate_dataset
+        from jisr_kg.pipeline.validate import validate_dataset
     except ImportError:
         pytest.skip("jisr_kg/validate.py is not written yet")
-    from jisr_kg.build import build_dataset
+    from jisr_kg.pipeline.build import build_dataset
 
     a = validate_dataset(build_dataset(reasoner="owlrl"))
     b = validate_dataset(build_dataset(reasoner="reasonable"))

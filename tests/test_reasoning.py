@@ -114,9 +114,9 @@ def test_no_reasoner_error_triples(built) -> None:  # noqa: ANN001
 
 def _premises() -> set[str]:
     """What a build reasons over: the asserted triples plus the consensus view (N-Triples lines)."""
-    from jisr_kg.dataset import consensus_view
-    from jisr_kg.load import parse_files
     from jisr_kg.paths import inputs
+    from jisr_kg.pipeline.dataset import consensus_view
+    from jisr_kg.pipeline.load import parse_files
 
     inp = inputs()
     asserted = parse_files(inp.rdf)
@@ -128,8 +128,8 @@ def _plain_owlrl(lines: set[str], messages: list[str] | None = None):  # noqa: A
     as `_outcome` gives it."""
     import owlrl
 
-    from jisr_kg.load import ntriples, rdflib_graph
-    from jisr_kg.reason import keep, split
+    from jisr_kg.pipeline.load import ntriples, rdflib_graph
+    from jisr_kg.pipeline.reason import keep, split
 
     graph = rdflib_graph(lines)
     plain = rdflib.Graph()
@@ -148,7 +148,7 @@ def test_both_ways_of_running_owlrl_give_exactly_its_entailments() -> None:
     """The owlrl fast path (irrelevant premises and owlrl's reflexive sameAs left out) and the default
     `rules` reasoner (owlrl on the schema, jisr_kg/rules.py on the instances) must both give exactly
     what plain owlrl derives from the whole graph."""
-    from jisr_kg.reason import entailments
+    from jisr_kg.pipeline.reason import entailments
 
     lines = _premises()
     expected = _plain_owlrl(lines)
@@ -177,7 +177,7 @@ def _outcome(text: str, reasoner: str) -> tuple[str, object]:
     """What a reasoner makes of a small Turtle graph: its entailments, or that it is inconsistent."""
     import pyoxigraph as ox
 
-    from jisr_kg.reason import InconsistencyError, entailments
+    from jisr_kg.pipeline.reason import InconsistencyError, entailments
 
     lines = {f"{t.subject} {t.predicate} {t.object} ." for t in ox.parse(text.encode(), format=ox.RdfFormat.TURTLE)}
     messages: list[str] = []

@@ -24,7 +24,7 @@ import rdflib
 from rdflib import RDF, RDFS, Namespace, URIRef
 from rdflib.collection import Collection
 
-v = importlib.import_module("jisr_kg.validate")  # the package exports a function `validate`
+v = importlib.import_module("jisr_kg.pipeline.validate")  # the package exports a function `validate`
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "shapes"
@@ -121,7 +121,7 @@ def fixture_report(name: str) -> v.ValidationReport:
 
 
 def result_lines(report: v.ValidationReport) -> list[str]:
-    return sorted(f"{r.severity}\t{v.compact(r.shape)}\t{v.compact(r.focus)}" for r in report.results)
+    return sorted(f"{r.severity}\t{v.display(r.shape)}\t{v.display(r.focus)}" for r in report.results)
 
 
 def test_manifest_lists_every_fixture() -> None:
@@ -177,7 +177,7 @@ def test_every_constraint_has_a_fixture() -> None:
     exercised = {(r.shape, v.expand(r.component)) for e in ENTRIES for r in fixture_report(e["name"]).results}
     missing = declared_pairs(shapes()) - exercised
     assert not missing, "constraints without a fixture in tests/shapes/: " + ", ".join(
-        f"{v.compact(s)} {v.compact(c)}" for s, c in sorted(missing))
+        f"{v.display(s)} {v.display(c)}" for s, c in sorted(missing))
 
 
 def test_every_reporting_shape_is_named_and_explains_itself() -> None:
@@ -284,7 +284,7 @@ def test_turtle_format_is_a_shacl_report_and_deterministic() -> None:
 
 def test_turtle_report_is_byte_identical_across_processes() -> None:
     code = (
-        "import rdflib, sys; from jisr_kg.validate import validate_graph\n"
+        "import rdflib, sys; from jisr_kg.pipeline.validate import validate_graph\n"
         "g = rdflib.Graph()\n"
         f"for f in {[str(p) for p in CONTEXT_FILES]!r} + [{str(FIXTURES / 'quote-past-end.ttl')!r}, "
         f"{str(FIXTURES / 'geometry-blank-node.ttl')!r}]: g.parse(f)\n"
@@ -304,10 +304,10 @@ def test_terms_round_trip_through_strings() -> None:
     for node in (rdflib.Literal('a "quoted"\nline\\ é', lang="en"), rdflib.Literal("5", datatype=rdflib.XSD.integer),
                  rdflib.Literal("plain"), URIRef("https://w3id.org/jisr-kg/id/claim/x")):
         assert v._node(v.term_string(node), "b") == node
-    assert v.compact('"5"^^<http://www.w3.org/2001/XMLSchema#integer>') == '"5"^^xsd:integer'
-    assert v.compact("https://w3id.org/jisr-kg/shapes#EntityLabel") == "jkgsh:EntityLabel"
-    assert v.compact("^http://www.w3.org/1999/02/22-rdf-syntax-ns#predicate") == "^rdf:predicate"
-    assert v.compact(None) == "-"
+    assert v.display('"5"^^<http://www.w3.org/2001/XMLSchema#integer>') == '"5"^^xsd:integer'
+    assert v.display("https://w3id.org/jisr-kg/shapes#EntityLabel") == "jkgsh:EntityLabel"
+    assert v.display("^http://www.w3.org/1999/02/22-rdf-syntax-ns#predicate") == "^rdf:predicate"
+    assert v.display(None) == "-"
 
 
 # ---------------------------------------------------------------- no inference on the closure
@@ -321,8 +321,8 @@ def rdfs_violations(data: rdflib.Graph) -> set[v.ValidationResult]:
 
 
 def closure_violations(data: rdflib.Graph) -> set[v.ValidationResult]:
-    from jisr_kg.load import ntriples, rdflib_graph
-    from jisr_kg.reason import entailments
+    from jisr_kg.pipeline.load import ntriples, rdflib_graph
+    from jisr_kg.pipeline.reason import entailments
 
     closure = rdflib.Graph()
     closure += data

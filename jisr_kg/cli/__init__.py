@@ -7,13 +7,12 @@ import sys
 import time
 from pathlib import Path
 
-from . import __version__
-from .errors import EXIT_FAILED, EXIT_OK, JisrError
-from .paths import DEFAULT_REASONER, REASONERS
-
-EXPORT_FORMATS = ("turtle", "trig", "ntriples", "nquads", "jsonld", "xml")
-RESULT_FORMATS = ("table", "csv", "tsv", "json", "xml")
-GRAPH_RESULT_FORMATS = ("turtle", "ntriples", "jsonld")
+from jisr_kg import __version__
+from jisr_kg.errors import EXIT_FAILED, EXIT_OK, JisrError
+from jisr_kg.paths import DEFAULT_REASONER, REASONERS
+from jisr_kg.rdf.formats import GRAPH_NAMES as GRAPH_RESULT_FORMATS
+from jisr_kg.rdf.formats import RDF_NAMES as EXPORT_FORMATS
+from jisr_kg.rdf.formats import RESULT_NAMES as RESULT_FORMATS
 
 
 class Console:
@@ -42,15 +41,25 @@ def main(argv: list[str] | None = None) -> int:
     except JisrError as e:
         print(f"jisr-kg: error: {e}", file=sys.stderr)
         return e.exit_code
-    except OSError as e:
+    except BrokenPipeError:  # the reader went away (`jisr-kg export | head`): not an error
+        _quiet_stdout()
+        return EXIT_OK
+    except OSError as e:  # after BrokenPipeError, which is one
         where = f"{e.filename}: " if getattr(e, "filename", None) else ""
         print(f"jisr-kg: error: {where}{e.strerror or e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("jisr-kg: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        return EXIT_OK
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's flush at exit does not complain about the
+    closed pipe (the advice of Python's signal documentation)."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def _data(args: argparse.Namespace) -> Path | None:
@@ -61,8 +70,8 @@ def _output(args: argparse.Namespace) -> Path | None:
     """The file `-o` names, checked before any work is done (never one of the inputs), or None for stdout."""
     if getattr(args, "output", None) in (None, "-"):
         return None
-    from .build import input_paths
-    from .fsutil import check_output_file
+    from jisr_kg.fsutil import check_output_file
+    from jisr_kg.pipeline.build import input_paths
 
     return check_output_file(Path(args.output), protected=input_paths(_data(args)))
 
@@ -73,7 +82,7 @@ def _write(data: bytes | str, target: Path | None) -> None:
         sys.stdout.buffer.write(raw)
         sys.stdout.flush()
         return
-    from .fsutil import write_atomic
+    from jisr_kg.fsutil import write_atomic
 
     write_atomic(target, raw)
 
@@ -82,7 +91,7 @@ def _write(data: bytes | str, target: Path | None) -> None:
 
 
 def cmd_build(args: argparse.Namespace, console: Console) -> int:
-    from .build import build_release
+    from jisr_kg.pipeline.build import build_release
 
     t = time.perf_counter()
     s = build_release(Path(args.output), _data(args), reasoner=args.reasoner, profile=args.profile,
@@ -97,7 +106,7 @@ def cmd_build(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_validate(args: argparse.Namespace, console: Console) -> int:
-    from .api import validate_data
+    from jisr_kg.api import validate_data
 
     paths = [Path(p) for p in args.paths] if args.paths else _data(args)
     report = validate_data(paths, reasoner=args.reasoner, progress=console.progress)
@@ -106,7 +115,7 @@ def cmd_validate(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_queries(args: argparse.Namespace, console: Console) -> int:
-    from .query import stored_queries
+    from jisr_kg.sparql.query import stored_queries
 
     queries = stored_queries()
     if args.format == "json":
@@ -130,8 +139,8 @@ def cmd_queries(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_query(args: argparse.Namespace, console: Console) -> int:
-    from .query import resolve
-    from .results import AskResult, GraphResult, write, write_graph
+    from jisr_kg.sparql.query import resolve
+    from jisr_kg.sparql.results import AskResult, GraphResult, write, write_graph
 
     params: dict[str, str] = {}
     for item in args.param or []:
@@ -142,11 +151,11 @@ def cmd_query(args: argparse.Namespace, console: Console) -> int:
     target = _output(args)
     q = resolve(args.query)
     if args.endpoint:
-        from .push import remote_query
+        from jisr_kg.store.push import remote_query
 
         result = remote_query(args.endpoint, q.bind(params))
     else:
-        from .api import run_text
+        from jisr_kg.api import run_text
 
         result = run_text(q.bind(params), engine=args.engine, infer=not args.no_infer, data=_data(args),
                           reasoner=args.reasoner, progress=console.progress)
@@ -165,7 +174,7 @@ def cmd_query(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_export(args: argparse.Namespace, console: Console) -> int:
-    from .api import export_data
+    from jisr_kg.api import export_data
 
     target = _output(args)
     data = export_data(args.format, infer=args.inferred, consensus=args.consensus, data=_data(args),
@@ -175,7 +184,7 @@ def cmd_export(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_stats(args: argparse.Namespace, console: Console) -> int:
-    from .api import stats
+    from jisr_kg.api import stats
 
     s = stats(_data(args), progress=console.progress)
     sections = [
@@ -194,7 +203,7 @@ def cmd_stats(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_coverage(args: argparse.Namespace, console: Console) -> int:
-    from .coverage import coverage_report
+    from jisr_kg.pipeline.coverage import coverage_report
 
     report = coverage_report(_data(args))
     _write(report.format(), None)
@@ -202,7 +211,7 @@ def cmd_coverage(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_docs(args: argparse.Namespace, console: Console) -> int:
-    from .docs import write_docs
+    from jisr_kg.pipeline.docs import write_docs
 
     path = write_docs(Path(args.output), progress=console.progress)
     print(f"wrote {path}")
@@ -252,9 +261,9 @@ def make_parser() -> argparse.ArgumentParser:
     q.add_argument("query", metavar="NAME|FILE.rq|-")
     q.add_argument("--param", action="append", metavar="NAME=VALUE",
                    help="bind a parameter (repeatable); NAME= (empty) leaves it unbound, overriding its default")
-    q.add_argument("--format", choices=RESULT_FORMATS + GRAPH_RESULT_FORMATS, default=None,
-                   help="table (default), csv, tsv, json or xml for SELECT/ASK; turtle (default), ntriples "
-                   "or jsonld for CONSTRUCT/DESCRIBE")
+    q.add_argument("--format", choices=tuple(dict.fromkeys(RESULT_FORMATS + GRAPH_RESULT_FORMATS)), default=None,
+                   help="table (default), csv, tsv, json or xml for SELECT/ASK; turtle (default), ntriples, "
+                   "jsonld or xml (RDF/XML) for CONSTRUCT/DESCRIBE")
     q.add_argument("--no-infer", action="store_true", help="query the asserted (and consensus) triples only")
     q.add_argument("--engine", choices=("oxigraph", "rdflib"), default="oxigraph",
                    help="oxigraph (the cached store, default) or rdflib (the reference)")
@@ -282,16 +291,19 @@ def make_parser() -> argparse.ArgumentParser:
     d.set_defaults(run=cmd_docs)
 
     _add_scale_commands(sub, common)
+    # -- find (issue 14) and site (issue 13) register from their own modules
+    from jisr_kg.cli.find import add_parser as add_find
+
+    add_find(sub, common)
     return p
 
 
 def _add_scale_commands(sub, common: argparse.ArgumentParser) -> None:  # noqa: ANN001
-    """`synth` and `push` live in their own modules; they register here."""
-    try:
-        from .push import add_parser as add_push
-        from .synth import add_parser as add_synth
-    except ImportError:
-        return
+    """`synth` and `push` live in their own modules; they register here. A failing import is a bug to
+    see, not a reason to drop the commands."""
+    from jisr_kg.pipeline.synth import add_parser as add_synth
+    from jisr_kg.store.push import add_parser as add_push
+
     add_synth(sub, common)
     add_push(sub, common)
 

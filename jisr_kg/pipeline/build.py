@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from . import cache
-from .fsutil import check_output_dir, publish_dir
-from .paths import DEFAULT_REASONER, Inputs, inputs
+from jisr_kg.fsutil import check_output_dir, publish_dir
+from jisr_kg.paths import DEFAULT_REASONER, Inputs, inputs
+from jisr_kg.pipeline import cache
 
 Progress = Callable[[str], None]
 
@@ -30,23 +30,32 @@ def build_dataset(
     key = inp.key()
     if use_cache:
         if key in _LOADED:
+            _LOADED[key] = _LOADED.pop(key)  # the most recently used goes last
             return _LOADED[key]
         cached = cache.load(key)
         if cached is not None:
-            _LOADED[key] = cached
+            _remember(key, cached)
             return cached
-    from .dataset import compile_dataset
+    from jisr_kg.pipeline.dataset import compile_dataset
 
     built = compile_dataset(inp, reasoner=reasoner, profile=profile, progress=progress)  # type: ignore[arg-type]
     if use_cache:
         cache.save(built)
-        _LOADED[key] = built
+        _remember(key, built)
     return built
 
 
-#: Datasets this process has loaded, by key: a library user (or a test) running many queries pays
-#: for parsing the cache once. Inputs that change get a new key.
+#: Datasets this process has loaded, by key, least recently used first: a library user (or a test)
+#: running many queries pays for parsing the cache once. Inputs that change get a new key; a
+#: long-running process (the server, a notebook) keeps at most LOADED_MAX of them in memory.
 _LOADED: dict = {}
+LOADED_MAX = 2
+
+
+def _remember(key: str, built) -> None:  # noqa: ANN001 - dataset.BuiltDataset
+    _LOADED[key] = built
+    while len(_LOADED) > LOADED_MAX:
+        del _LOADED[next(iter(_LOADED))]
 
 
 def ensure_store(
@@ -93,8 +102,9 @@ def build_release(
     """The main job: load, reason, validate, and export every format into `out_dir`, with a VoID
     description. Everything is written into a temporary folder first and moved into place only when
     all of it succeeded, so that a failed or interrupted build leaves the old release untouched."""
-    from .export import FORMATS, SUFFIX, consensus_graph, export, write_lines
-    from .void import describe
+    from jisr_kg.pipeline.export import FORMATS, consensus_graph, export, write_lines
+    from jisr_kg.pipeline.void import describe
+    from jisr_kg.rdf import formats
 
     say = progress or (lambda _msg: None)
     target = check_release_dir(out_dir, data)
@@ -108,8 +118,8 @@ def build_release(
         t = time.perf_counter()
         outputs: dict[str, bytes] = {}
         for fmt in FORMATS:
-            outputs[f"jisr-kg{SUFFIX[fmt]}"] = export(built, fmt, infer=False)
-            outputs[f"jisr-kg-inferred{SUFFIX[fmt]}"] = export(built, fmt, infer=True)
+            outputs[f"jisr-kg{formats.rdf(fmt).extension}"] = export(built, fmt, infer=False)
+            outputs[f"jisr-kg-inferred{formats.rdf(fmt).extension}"] = export(built, fmt, infer=True)
         outputs["jisr-kg-consensus.ttl"] = write_lines(consensus_graph(built), "turtle")
         summary.seconds["export"] = time.perf_counter() - t
         return outputs
@@ -120,7 +130,7 @@ def build_release(
     summary.seconds["validate"] = time.perf_counter() - t
     summary.violations, summary.warnings = report.count("Violation"), report.count("Warning")
     if strict and not report.conforms:
-        from .errors import CheckFailed
+        from jisr_kg.errors import CheckFailed
 
         raise CheckFailed(f"the data does not conform: {summary.violations} violations "
                           "(see `jisr-kg validate`); nothing was written")
@@ -144,10 +154,13 @@ def validate_beside(built, work: Callable[[], T]):  # noqa: ANN001, ANN201 - (Va
     the two (and this process never builds the rdflib graph that pyshacl needs). Where there is no
     fork (Windows), one after the other."""
     import multiprocessing
+    import threading
 
-    from .validate import ValidationReport, validate_dataset
+    from jisr_kg.pipeline.validate import ValidationReport, validate_dataset
 
-    if "fork" not in multiprocessing.get_all_start_methods():
+    # fork copies only the calling thread: in a process with other threads (a server, a notebook)
+    # the child could inherit a lock held by one of them, so there the two run one after the other.
+    if "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
         return validate_dataset(built), work()
     global _CHILD_INPUT
     _CHILD_INPUT = built
@@ -159,7 +172,7 @@ def validate_beside(built, work: Callable[[], T]):  # noqa: ANN001, ANN201 - (Va
     finally:
         _CHILD_INPUT = None
     if outcome[0] == "error":
-        from .errors import JisrError
+        from jisr_kg.errors import JisrError
 
         raise JisrError(outcome[1], exit_code=outcome[2])
     return ValidationReport(outcome[1], None), result  # type: ignore[arg-type]
@@ -170,8 +183,8 @@ _CHILD_INPUT = None
 
 
 def _validate_in_child() -> tuple:
-    from .errors import JisrError
-    from .validate import validate_dataset
+    from jisr_kg.errors import JisrError
+    from jisr_kg.pipeline.validate import validate_dataset
 
     try:
         return ("ok", validate_dataset(_CHILD_INPUT).results)  # type: ignore[arg-type]
@@ -199,7 +212,7 @@ def check_release_dir(out_dir: Path, data: Path | list[Path] | None = None) -> P
 
 def input_paths(data: Path | list[Path] | None = None) -> list[Path]:
     """What a command reads and so must never write: the data, the ontology and the stored queries."""
-    from .paths import project_root
+    from jisr_kg.paths import project_root
 
     root = project_root()
     given = [] if data is None else ([data] if isinstance(data, Path) else list(data))

@@ -13,8 +13,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from .namespaces import ASSERTED_GRAPH, CONSENSUS_GRAPH, INFERRED_GRAPH
-from .paths import cache_root
+from jisr_kg.paths import cache_root
+from jisr_kg.rdf.namespaces import ASSERTED_GRAPH, CONSENSUS_GRAPH, INFERRED_GRAPH
 
 GRAPH_FILES = {
     ASSERTED_GRAPH: "asserted.nt",
@@ -59,7 +59,7 @@ def load(key: str):  # noqa: ANN201 - returns BuiltDataset or None
     """The cached dataset for `key`, or None when there is none."""
     if not has(key):
         return None
-    from .dataset import BuiltDataset
+    from jisr_kg.pipeline.dataset import BuiltDataset
 
     # not splitlines(): a literal may hold U+2028 and the like, which N-Triples leaves unescaped
     lines = {name: (entry(key) / filename).read_text(encoding="utf-8").split("\n")[:-1]

@@ -11,8 +11,8 @@ import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import InputError
-from .paths import project_root
+from jisr_kg.errors import InputError
+from jisr_kg.paths import project_root
 
 _SPANS = """
 PREFIX jkg: <https://w3id.org/jisr-kg/ontology#>
@@ -90,17 +90,26 @@ def read_units(path: Path | None = None) -> list[Unit]:
 
 
 def coverage_report(data: Path | list[Path] | None = None, *, units: Path | None = None) -> CoverageReport:
-    """How much of the source the claims in the built dataset cover."""
-    from .api import run_text
-    from .results import SelectResult, compact
+    """How much of the source the claims in the built dataset cover. The units are those of the
+    data folder's own `source/units.tsv` where it has one, else the project's."""
+    from jisr_kg.pipeline.build import ensure_store
+    from jisr_kg.rdf.terms import compact
+    from jisr_kg.sparql.query import run_oxigraph
+    from jisr_kg.sparql.results import SelectResult
 
+    if units is None and isinstance(data, Path) and (data / "source" / "units.tsv").is_file():
+        units = data / "source" / "units.tsv"
     all_units = read_units(units)
-    result = run_text(_SPANS, data=data)
+    result = run_oxigraph(ensure_store(data), _SPANS)
     assert isinstance(result, SelectResult)
     counts: dict[Unit, set[str]] = {u: set() for u in all_units}
     crossing = []
     for claim, start, end in result.rows:
-        s, e = int(start.value), int(end.value)
+        try:
+            s, e = int(start.value), int(end.value)
+        except ValueError:
+            raise InputError(f"{compact(claim.value)}: the evidence offsets {start.value!r}, {end.value!r} "
+                             "are not whole numbers") from None
         inside = [u for u in all_units if u.start <= s and e <= u.end]
         for u in inside:
             counts[u].add(claim.value)

@@ -11,8 +11,8 @@ import heapq
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .namespaces import ASSERTED_GRAPH, CONSENSUS_GRAPH, INFERRED_GRAPH, PREFIXES
-from .paths import Inputs
+from jisr_kg.paths import Inputs
+from jisr_kg.rdf.namespaces import ASSERTED_GRAPH, CONSENSUS_GRAPH, INFERRED_GRAPH, PREFIXES
 
 Progress = Callable[[str], None]
 GRAPHS = (ASSERTED_GRAPH, CONSENSUS_GRAPH, INFERRED_GRAPH)
@@ -76,7 +76,7 @@ class BuiltDataset:
 
     @staticmethod
     def graph_of(lines: list[str]):  # noqa: ANN205 - rdflib.Graph
-        from .load import rdflib_graph
+        from jisr_kg.pipeline.load import rdflib_graph
 
         return rdflib_graph(lines, new_graph())
 
@@ -108,8 +108,8 @@ def compile_dataset(
     progress: Progress | None = None,
 ) -> BuiltDataset:
     """Load the inputs, derive the consensus view and reason over both."""
-    from .load import parse_files
-    from .reason import entailments
+    from jisr_kg.pipeline.load import parse_files
+    from jisr_kg.pipeline.reason import entailments
 
     say = progress or (lambda _msg: None)
     say(f"parsing {len(inputs.rdf)} files")

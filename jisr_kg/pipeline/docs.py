@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .build import Progress
-from .errors import JisrError
-from .fsutil import check_output_file, write_atomic
-from .paths import project_root
+from jisr_kg.errors import JisrError
+from jisr_kg.fsutil import check_output_file, write_atomic
+from jisr_kg.paths import project_root
+from jisr_kg.pipeline.build import Progress
 
 
 def write_docs(output: Path, *, progress: Progress | None = None) -> Path:
@@ -15,7 +15,7 @@ def write_docs(output: Path, *, progress: Progress | None = None) -> Path:
     outside `dist/`, which the next build replaces."""
     import logging
 
-    from .build import input_paths
+    from jisr_kg.pipeline.build import input_paths
 
     target = check_output_file(output, protected=input_paths())
     try:

@@ -12,25 +12,13 @@ from __future__ import annotations
 import heapq
 import json
 
-from .dataset import BuiltDataset
-from .namespaces import ASSERTED_GRAPH, CONSENSUS_GRAPH, PREFIXES, RDF
+from jisr_kg.pipeline.dataset import BuiltDataset
+from jisr_kg.rdf import formats
+from jisr_kg.rdf.namespaces import ASSERTED_GRAPH, CONSENSUS_GRAPH, PREFIXES, RDF, XSD_STRING
+from jisr_kg.rdf.terms import prefixed
 
-GRAPH_FORMATS = ("turtle", "ntriples", "jsonld", "xml")
-DATASET_FORMATS = ("trig", "nquads")
-FORMATS = ("turtle", "trig", "ntriples", "nquads", "jsonld", "xml")
-
-#: File endings of the export formats, and media types for the Graph Store protocol.
-SUFFIX = {"turtle": ".ttl", "trig": ".trig", "ntriples": ".nt", "nquads": ".nq", "jsonld": ".jsonld", "xml": ".rdf"}
-MEDIA_TYPE = {
-    "turtle": "text/turtle",
-    "trig": "application/trig",
-    "ntriples": "application/n-triples",
-    "nquads": "application/n-quads",
-    "jsonld": "application/ld+json",
-    "xml": "application/rdf+xml",
-}
-
-_OXIGRAPH_FORMAT = {"turtle": "TURTLE", "trig": "TRIG", "xml": "RDF_XML"}
+DATASET_FORMATS = formats.DATASET_NAMES
+FORMATS = formats.RDF_NAMES
 
 
 def export(built: BuiltDataset, fmt: str, *, infer: bool = False) -> bytes:
@@ -83,7 +71,7 @@ def _oxigraph(graphs: list[tuple[str | None, list[str]]], fmt: str) -> bytes:
                  for name, lines in graphs for t in _parse(lines)]
     else:
         items = [t for _, lines in graphs for t in _parse(lines)]
-    return ox.serialize(items, format=getattr(ox.RdfFormat, _OXIGRAPH_FORMAT[fmt]), prefixes=prefixes)
+    return ox.serialize(items, format=getattr(ox.RdfFormat, formats.rdf(fmt).oxigraph), prefixes=prefixes)
 
 
 def _jsonld(triples) -> bytes:  # noqa: ANN001 - pyoxigraph triples, sorted
@@ -130,18 +118,11 @@ def _jsonld(triples) -> bytes:  # noqa: ANN001 - pyoxigraph triples, sorted
 
 
 RDF_TYPE = RDF + "type"
-XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
 
 def _curie(iri: str) -> str:
     """A compact IRI where a prefix fits and the rest cannot be misread; else the full IRI."""
-    best = max((p for p, ns in PREFIXES.items() if iri.startswith(ns)), key=lambda p: len(PREFIXES[p]),
-               default=None)
-    if best is None:
-        return iri
-    rest = iri[len(PREFIXES[best]):]
-    # "a:b" is read as a compact IRI only when "b" does not start with "//"
-    return iri if rest.startswith("//") else f"{best}:{rest}"
+    return prefixed(iri) or iri
 
 
 #: What the consensus view leaves out: the claim apparatus.
@@ -163,7 +144,7 @@ def consensus_graph(built: BuiltDataset) -> list[str]:
     """The consensus view on its own (sorted N-Triples lines), for tools that do not understand
     claims: the consensus triples (with the numbers they give), plus the plain description of every
     entity, without claims, evidence spans, mappings, or quantities that only claims give."""
-    from .reason import split
+    from jisr_kg.pipeline.reason import split
 
     asserted = [split(line) for line in built.lines[ASSERTED_GRAPH]]
     apparatus = {s for s, p, o in asserted if p == _TYPE and o in CLAIM_APPARATUS}

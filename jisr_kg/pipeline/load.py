@@ -11,13 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from .errors import InputError
-from .paths import RDF_FORMATS
-
-_OXIGRAPH_FORMAT = {
-    "turtle": "TURTLE", "trig": "TRIG", "nt": "N_TRIPLES", "nquads": "N_QUADS", "json-ld": "JSON_LD",
-    "xml": "RDF_XML",
-}
+from jisr_kg.errors import InputError
+from jisr_kg.rdf import formats
+from jisr_kg.rdf.namespaces import XSD_STRING
 
 
 def parse_file(path: Path) -> list[str]:
@@ -25,7 +21,7 @@ def parse_file(path: Path) -> list[str]:
     on failure an InputError naming the file, line and column."""
     import pyoxigraph as ox
 
-    fmt = RDF_FORMATS.get(path.suffix)
+    fmt = formats.rdf_by_extension(path.suffix) if path.suffix in formats.READ_EXTENSIONS else None
     if fmt is None:
         raise InputError("not an RDF file", path=path)
     try:
@@ -34,7 +30,7 @@ def parse_file(path: Path) -> list[str]:
         raise InputError(e.strerror or "cannot read", path=path) from None
     try:
         return [f"{q.subject} {q.predicate} {q.object} ." for q in
-                ox.parse(data, format=getattr(ox.RdfFormat, _OXIGRAPH_FORMAT[fmt]), base_iri=path.resolve().as_uri())]
+                ox.parse(data, format=getattr(ox.RdfFormat, fmt.oxigraph), base_iri=path.resolve().as_uri())]
     except SyntaxError as e:
         raise InputError(f"syntax error: {_reason(e)}", path=path, line=e.lineno, column=e.offset) from None
     except ValueError as e:  # invalid UTF-8, among others
@@ -81,7 +77,7 @@ def ntriples(triple: tuple) -> str:  # noqa: ANN001 - rdflib terms
 
 def nt_term(term) -> str:  # noqa: ANN001 - an rdflib term
     """An rdflib term in the canonical N-Triples form that `parse_file` writes."""
-    from .results import rdflib_term, to_oxigraph
+    from jisr_kg.rdf.terms import rdflib_term, to_oxigraph
 
     return str(to_oxigraph(rdflib_term(term)))
 
@@ -113,10 +109,9 @@ class TermConverter:
         if term.language:
             return r.Literal(term.value, lang=term.language)
         datatype = term.datatype.value
-        return r.Literal(term.value, datatype=None if datatype == _XSD_STRING else r.URIRef(datatype))
+        return r.Literal(term.value, datatype=None if datatype == XSD_STRING else r.URIRef(datatype))
 
 
-_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
 
 def _reason(e: SyntaxError) -> str:

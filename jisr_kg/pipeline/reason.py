@@ -16,15 +16,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Literal
 
-from . import rules
-from .errors import JisrError
-from .paths import REASONERS
+from jisr_kg.errors import JisrError
+from jisr_kg.paths import REASONERS
+from jisr_kg.pipeline import rules
+from jisr_kg.rdf.namespaces import RDF_LANGSTRING, XSD_STRING
 
 ERR = "http://www.daml.org/2002/03/agents/agent-ont#"
 TYPE = f"<{rules.RDF}type>"
 SAME_AS = f"<{rules.OWL}sameAs>"
-XSD_STRING = "<http://www.w3.org/2001/XMLSchema#string>"
-LANG_STRING = f"<{rules.RDF}langString>"
+XSD_STRING_NT = f"<{XSD_STRING}>"
+LANG_STRING_NT = f"<{RDF_LANGSTRING}>"
 
 Reasoner = Literal["rules", "owlrl", "reasonable"]
 Profile = Literal["owlrl", "rdfs"]
@@ -118,7 +119,7 @@ def _datatype(literal: str) -> str:
     tail = literal[literal.rindex('"') + 1:]
     if tail.startswith("^^"):
         return tail[2:]
-    return LANG_STRING if tail.startswith("@") else XSD_STRING
+    return LANG_STRING_NT if tail.startswith("@") else XSD_STRING_NT
 
 
 # ---------------------------------------------------------------- owlrl and reasonable on rdflib graphs
@@ -151,7 +152,7 @@ class _Bridge:
         self.back: dict[object, str] = {}
 
     def graph(self, triples: Iterable[Triple]):  # noqa: ANN202 - rdflib.Graph
-        from .load import TermConverter, rdflib_graph
+        from jisr_kg.pipeline.load import TermConverter, rdflib_graph
 
         convert = TermConverter()
         graph = rdflib_graph((f"{s} {p} {o} ." for s, p, o in triples), convert=convert)
@@ -165,7 +166,7 @@ class _Bridge:
     def _nt(self, term) -> str:  # noqa: ANN001
         found = self.back.get(term)
         if found is None:
-            from .load import nt_term
+            from jisr_kg.pipeline.load import nt_term
 
             found = self.back[term] = nt_term(term)
         return found

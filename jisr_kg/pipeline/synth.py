@@ -32,10 +32,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import InputError, JisrError
-from .fsutil import check_output_dir, mark, swap_in
-from .namespaces import ID, PREFIXES
-from .paths import project_root, rdf_files
+from jisr_kg.errors import InputError, JisrError
+from jisr_kg.fsutil import check_output_dir, mark, swap_in
+from jisr_kg.paths import project_root, rdf_files
+from jisr_kg.rdf.namespaces import ID, PREFIXES
 
 MANIFEST = "synth-manifest.json"
 _OX_FORMATS = {
@@ -76,7 +76,7 @@ def synthesize(scale: int, out_dir: Path, data: Path | None = None, *, share: tu
 
     import pyoxigraph as ox
 
-    from .fsutil import default_mode
+    from jisr_kg.fsutil import default_mode
 
     say = progress or (lambda _msg: None)
     if scale < 1:
@@ -84,12 +84,12 @@ def synthesize(scale: int, out_dir: Path, data: Path | None = None, *, share: tu
     src = (data if data is not None else project_root() / "data").resolve()
     if not src.is_dir():
         raise InputError("not a folder (synth copies a data folder)", path=src)
-    from .build import input_paths
+    from jisr_kg.pipeline.build import input_paths
 
     out_dir = check_output_dir(out_dir, "synth", protected=[src, *input_paths()], legacy_marker=MANIFEST)
 
     files = rdf_files(src)
-    from .query import expand_iri
+    from jisr_kg.sparql.query import expand_iri
 
     shared = _ontology_ids() | {expand_iri(iri, "--share") for iri in share}
     width = max(3, len(str(scale)))

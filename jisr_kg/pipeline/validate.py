@@ -10,7 +10,7 @@ which is false as soon as there is any result; the Turtle report keeps SHACL's m
 
 Results are plain strings, so that reports compare and sort without rdflib:
 IRIs as they are (`https://...`), literals in N-Triples form (`"5"^^<http://...#integer>`,
-`"Syria"@de`), blank nodes as `[]`, an inverse path as `^` + IRI. `compact` shortens them for display.
+`"Syria"@de`), blank nodes as `[]`, an inverse path as `^` + IRI. `display` shortens them for display.
 """
 
 from __future__ import annotations
@@ -21,25 +21,23 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import paths
-from .errors import JisrError
-from .namespaces import PREFIXES, XSD
-from .results import compact as compact_iri
-from .results import escape_string
+from jisr_kg import paths
+from jisr_kg.errors import JisrError
+from jisr_kg.rdf.namespaces import PREFIXES, XSD_STRING
+from jisr_kg.rdf.terms import compact, escape_string
 
 if TYPE_CHECKING:  # pragma: no cover
     import rdflib
 
-    from .dataset import BuiltDataset
+    from jisr_kg.pipeline.dataset import BuiltDataset
 
 SEVERITIES = ("Violation", "Warning", "Info")
 REPORT_FORMATS = ("text", "turtle", "json")
 
 SH = "http://www.w3.org/ns/shacl#"
 SHAPES = "https://w3id.org/jisr-kg/shapes#"
-#: Prefixes for display beyond the project's own (jisr_kg.namespaces.PREFIXES).
+#: Prefixes for display beyond the project's own (jisr_kg.rdf.namespaces.PREFIXES).
 DISPLAY_PREFIXES = {"jkgsh": SHAPES, "sh": SH}
-XSD_STRING = XSD + "string"
 BLANK = "[]"
 
 
@@ -104,7 +102,7 @@ def default_shapes_path() -> Path:
 
 def load_shapes(path: Path | None = None) -> rdflib.Graph:
     """The shapes graph: `ontology/shapes.ttl` of the project unless another file is given."""
-    from .load import load
+    from jisr_kg.pipeline.load import load
 
     return load([path if path is not None else default_shapes_path()])
 
@@ -156,7 +154,7 @@ def results_of(report_graph: rdflib.Graph) -> list[ValidationResult]:
     for r in sorted(tops, key=str):
         severity = report_graph.value(r, sh.resultSeverity)
         sev = str(severity)
-        sev = sev[len(SH):] if sev.startswith(SH) else compact(sev)
+        sev = sev[len(SH):] if sev.startswith(SH) else display(sev)
         messages = sorted({str(m) for m in report_graph.objects(r, sh.resultMessage)})
         path = report_graph.value(r, sh.resultPath)
         value = report_graph.value(r, sh.value)
@@ -169,7 +167,7 @@ def results_of(report_graph: rdflib.Graph) -> list[ValidationResult]:
                 path=None if path is None else path_string(report_graph, path),
                 value=None if value is None else term_string(value),
                 message=" ".join(messages),
-                component=compact(str(component)) if isinstance(component, URIRef) else term_string(component),
+                component=display(str(component)) if isinstance(component, URIRef) else term_string(component),
             )
         )
     return out
@@ -228,7 +226,7 @@ def path_string(graph: rdflib.Graph, path: object) -> str:
     return term_string(path)
 
 
-def compact(text: str | None) -> str:
+def display(text: str | None) -> str:
     """A result string for display: IRIs as prefixed names, literals with compact datatypes."""
     if text is None:
         return "-"
@@ -239,14 +237,14 @@ def compact(text: str | None) -> str:
         if len(lexical) > 80:
             lexical = lexical[:77] + "..."
         if suffix.startswith("^^<") and suffix.endswith(">"):
-            suffix = "^^" + compact(suffix[3:-1])
+            suffix = "^^" + display(suffix[3:-1])
         return f'"{lexical}"{suffix}'
     if text.startswith("^"):
-        return "^" + compact(text[1:])
+        return "^" + display(text[1:])
     for prefix, ns in DISPLAY_PREFIXES.items():
         if text.startswith(ns):
             return f"{prefix}:{text[len(ns):]}"
-    return compact_iri(text)
+    return compact(text)
 
 
 def _split_literal(text: str) -> tuple[str, str, str]:
@@ -285,10 +283,10 @@ def _text(report: ValidationReport) -> str:
         groups.setdefault((r.severity, r.shape), []).append(r)
     for (severity, shape), results in groups.items():
         n = len(results)
-        out.append(f"{severity}: {compact(shape)} ({n} result{'s' if n != 1 else ''})")
+        out.append(f"{severity}: {display(shape)} ({n} result{'s' if n != 1 else ''})")
         for r in results:
             message = _IRI.sub(_compact_match, r.message).replace("\r", "\\r").replace("\n", "\\n")
-            out.append(f"  {compact(r.focus)} | {compact(r.path)} | {compact(r.value)} | {message}")
+            out.append(f"  {display(r.focus)} | {display(r.path)} | {display(r.value)} | {message}")
         out.append("")
     out.append(report.summary())
     return "\n".join(out) + "\n"
@@ -298,7 +296,7 @@ _IRI = re.compile(r"https?://[^\s\"'<>(){}|^`]*[^\s\"'<>(){}|^`.,;:!?]")
 
 
 def _compact_match(m: re.Match[str]) -> str:
-    short = compact(m.group(0))
+    short = display(m.group(0))
     return m.group(0) if short.startswith("<") else short
 
 

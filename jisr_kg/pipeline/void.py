@@ -5,9 +5,9 @@ from __future__ import annotations
 import rdflib
 from rdflib import RDF, XSD, Literal, URIRef
 
-from . import __version__
-from .dataset import new_graph
-from .namespaces import ASSERTED_GRAPH, CONSENSUS_GRAPH, DATASET, DCTERMS, ID, INFERRED_GRAPH, PREFIXES
+from jisr_kg import __version__
+from jisr_kg.pipeline.dataset import new_graph
+from jisr_kg.rdf.namespaces import ASSERTED_GRAPH, CONSENSUS_GRAPH, DATASET, DCTERMS, ID, INFERRED_GRAPH, PREFIXES
 
 VOID = rdflib.Namespace(PREFIXES["void"])
 DCAT = rdflib.Namespace(PREFIXES["dcat"])

@@ -18,15 +18,18 @@ from datetime import date
 from functools import cached_property
 from pathlib import Path
 
-from .errors import QueryError
-from .namespaces import PREFIXES, XSD
-from .paths import queries_dir
-from .results import AskResult, GraphResult, Result, SelectResult, Term, ox_term, rdflib_term
+from jisr_kg.errors import QueryError
+from jisr_kg.paths import queries_dir
+from jisr_kg.rdf.namespaces import PREFIXES, XSD
+from jisr_kg.rdf.terms import Term, ox_term, rdflib_term
+from jisr_kg.sparql.results import AskResult, GraphResult, Result, SelectResult
 
 ENGINES = ("oxigraph", "rdflib")
 PARAM_TYPES = {"iri": None, "integer": XSD + "integer", "decimal": XSD + "decimal", "date": XSD + "date",
                "boolean": XSD + "boolean", "string": None}
-_PARAM_RE = re.compile(r"\?_([A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*)")
+# A parameter is a variable ?_NAME or ?_NAME_TYPE; SPARQL variable names may hold any letter (?_été).
+_PARAM_RE = re.compile(r"\?_([^\W\d_][^\W_]*(?:_[^\W_]+)*)")
+_NAME_RE = re.compile(r"[\w][\w.-]*")
 _FORBIDDEN_IN_IRI = re.compile(r'[\x00-\x20<>"{}|^`\\]')
 
 
@@ -169,7 +172,9 @@ def read_query(path: Path) -> StoredQuery:
 
 
 def resolve(ref: str, directory: Path | None = None) -> StoredQuery:
-    """A stored query by name, a `.rq` file, or `-` for standard input."""
+    """What the command line's query argument names: `-` for standard input, a `.rq` file (or any
+    path to an existing file), else a stored query by name. Only the CLI takes paths; the library API
+    and the server look stored queries up by name (`lookup`)."""
     if ref == "-":
         text = sys.stdin.read()
         return StoredQuery("<stdin>", None, text)
@@ -178,10 +183,18 @@ def resolve(ref: str, directory: Path | None = None) -> StoredQuery:
         if not path.is_file():
             raise QueryError("no such file", path=ref)
         return read_query(path)
+    return lookup(ref, directory)
+
+
+def lookup(name: str, directory: Path | None = None) -> StoredQuery:
+    """A stored query by its name in the catalogue (the `.rq` files of queries/), never a path: a
+    name with a slash, a dot-dot or another character a name does not have is not found."""
     d = directory or queries_dir()
-    candidate = d / f"{ref}.rq"
-    if candidate.is_file():
-        return read_query(candidate)
+    if _NAME_RE.fullmatch(name) and ".." not in name:
+        candidate = d / f"{name}.rq"
+        if candidate.is_file():
+            return read_query(candidate)
+    ref = name
     names = sorted(p.stem for p in d.glob("*.rq"))
     close = difflib.get_close_matches(ref, names, n=3, cutoff=0.5)
     close += [n for n in names if ref in n and n not in close][: 3 - len(close)]
@@ -221,7 +234,7 @@ def _tokens(text: str):
             yield i, c
             i += 1
         elif c.isalpha():
-            m = re.match(r"[A-Za-z_][\w-]*:?", text[i:])
+            m = re.match(r"\w[\w-]*:?", text[i:])  # any letter: SPARQL names are not ASCII-only
             word = m.group(0)
             if not word.endswith(":"):
                 yield i, word.upper()
@@ -269,7 +282,7 @@ def with_prefixes(text: str) -> str:
 def run_oxigraph(store_path: Path, text: str, *, infer: bool = True) -> Result:
     import pyoxigraph as ox
 
-    from .namespaces import ASSERTED_GRAPH, CONSENSUS_GRAPH
+    from jisr_kg.rdf.namespaces import ASSERTED_GRAPH, CONSENSUS_GRAPH
 
     store = ox.Store.read_only(str(store_path))
     kwargs: dict = {"use_default_graph_as_union": True}

@@ -12,66 +12,11 @@ import io
 import json
 from dataclasses import dataclass
 
-from .namespaces import PREFIXES, XSD
+from jisr_kg.rdf import formats
+from jisr_kg.rdf.namespaces import PREFIXES, XSD_STRING
+from jisr_kg.rdf.terms import Term, escape, ntriples_key, quoteattr, to_oxigraph
 
-XSD_STRING = XSD + "string"
-RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
-RESULT_FORMATS = ("table", "csv", "tsv", "json", "xml")
-
-
-@dataclass(frozen=True)
-class Term:
-    """An RDF term: kind is 'uri', 'literal' or 'bnode'."""
-
-    kind: str
-    value: str
-    datatype: str | None = None
-    lang: str | None = None
-
-    def n3(self) -> str:
-        """The term in N-Triples / Turtle / SPARQL syntax."""
-        if self.kind == "uri":
-            return f"<{self.value}>"
-        if self.kind == "bnode":
-            return f"_:{self.value}"
-        text = '"' + escape_string(self.value) + '"'
-        if self.lang:
-            return f"{text}@{self.lang}"
-        if self.datatype and self.datatype != XSD_STRING:
-            return f"{text}^^<{self.datatype}>"
-        return text
-
-    def short(self) -> str:
-        """A compact form for tables: prefixed names, plain literal values."""
-        if self.kind == "uri":
-            return compact(self.value)
-        if self.kind == "bnode":
-            return f"_:{self.value}"
-        return self.value
-
-
-def escape(value: str) -> str:
-    """XML character data (xml.sax.saxutils would pull in urllib and email at start-up)."""
-    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def quoteattr(value: str) -> str:
-    return '"' + escape(value).replace('"', "&quot;") + '"'
-
-
-def escape_string(value: str) -> str:
-    out = value.replace("\\", "\\\\").replace('"', '\\"')
-    return out.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
-
-
-def compact(iri: str) -> str:
-    best = None
-    for prefix, ns in PREFIXES.items():
-        if iri.startswith(ns) and (best is None or len(ns) > len(PREFIXES[best])):
-            best = prefix
-    if best is None:
-        return f"<{iri}>"
-    return f"{best}:{iri[len(PREFIXES[best]):]}"
+RESULT_FORMATS = formats.RESULT_NAMES
 
 
 @dataclass
@@ -203,67 +148,21 @@ def _xml(r: SelectResult | AskResult) -> str:
     return "\n".join(out) + "\n"
 
 
-def ntriples_key(triple: tuple[Term, Term, Term]) -> tuple[str, str, str]:
-    """Sort triples as their N-Triples lines sort."""
-    return (triple[0].n3(), triple[1].n3(), triple[2].n3())
-
-
-# ---------------------------------------------------------------- conversions (lazy imports)
-
-
-def ox_term(t) -> Term:  # noqa: ANN001 - a pyoxigraph term
-    import pyoxigraph as ox
-
-    if isinstance(t, ox.NamedNode):
-        return Term("uri", t.value)
-    if isinstance(t, ox.BlankNode):
-        return Term("bnode", t.value)
-    if t.language:
-        return Term("literal", t.value, None, t.language)
-    return Term("literal", t.value, t.datatype.value)
-
-
-def rdflib_term(t) -> Term:  # noqa: ANN001 - an rdflib term
-    from rdflib import BNode, Literal, URIRef
-
-    if isinstance(t, URIRef):
-        return Term("uri", str(t))
-    if isinstance(t, BNode):
-        return Term("bnode", str(t))
-    assert isinstance(t, Literal)
-    if t.language:
-        return Term("literal", str(t), None, t.language)
-    return Term("literal", str(t), str(t.datatype) if t.datatype else XSD + "string")
-
-
-def to_oxigraph(t: Term):  # noqa: ANN201 - a pyoxigraph term
-    import pyoxigraph as ox
-
-    if t.kind == "uri":
-        return ox.NamedNode(t.value)
-    if t.kind == "bnode":
-        return ox.BlankNode(t.value)
-    if t.lang:
-        return ox.Literal(t.value, language=t.lang)
-    return ox.Literal(t.value, datatype=ox.NamedNode(t.datatype or XSD_STRING))
-
-
-GRAPH_RESULT_FORMATS = ("turtle", "ntriples", "jsonld", "xml")
+GRAPH_RESULT_FORMATS = formats.GRAPH_NAMES
 
 
 def write_graph(result: GraphResult, fmt: str) -> bytes:
     """A CONSTRUCT/DESCRIBE result in an RDF format, sorted, with the prefixes it uses."""
     import pyoxigraph as ox
 
-    formats = {"turtle": ox.RdfFormat.TURTLE, "ntriples": ox.RdfFormat.N_TRIPLES,
-               "jsonld": ox.RdfFormat.JSON_LD, "xml": ox.RdfFormat.RDF_XML}
-    if fmt not in formats:
+    if fmt not in GRAPH_RESULT_FORMATS:
         raise ValueError(f"unknown RDF format {fmt!r}")
+    rdf_format = getattr(ox.RdfFormat, formats.rdf(fmt).oxigraph)
 
     ordered = sorted(set(result.triples), key=ntriples_key)
     triples = [ox.Triple(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o)) for s, p, o in ordered]
     if fmt in ("turtle", "xml"):
         used = {t.value for triple in result.triples for t in triple if t.kind == "uri"}
         prefixes = {p: ns for p, ns in PREFIXES.items() if any(u.startswith(ns) for u in used)}
-        return ox.serialize(triples, format=formats[fmt], prefixes=prefixes)
-    return ox.serialize(triples, format=formats[fmt])
+        return ox.serialize(triples, format=rdf_format, prefixes=prefixes)
+    return ox.serialize(triples, format=rdf_format)

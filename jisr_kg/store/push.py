@@ -40,9 +40,9 @@ import argparse
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import StoreError
-from .namespaces import ASSERTED_GRAPH, CONSENSUS_GRAPH, GRAPH, INFERRED_GRAPH
-from .paths import DEFAULT_REASONER, REASONERS
+from jisr_kg.errors import StoreError
+from jisr_kg.paths import DEFAULT_REASONER, REASONERS
+from jisr_kg.rdf.namespaces import ASSERTED_GRAPH, CONSENSUS_GRAPH, GRAPH, INFERRED_GRAPH
 
 VOID_GRAPH = GRAPH + "void"
 #: The graphs a query sees, locally and remotely.
@@ -193,12 +193,12 @@ def _first_line(data: bytes, width: int = 200) -> str:
 
 def query_form(text: str) -> str:
     """SELECT, ASK, CONSTRUCT or DESCRIBE: the query's form (after its prologue)."""
-    from .query import _tokens
+    from jisr_kg.sparql.query import _tokens
 
     for _pos, tok in _tokens(text):
         if tok in ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE"):
             return tok
-    from .errors import QueryError
+    from jisr_kg.errors import QueryError
 
     raise QueryError("not a SPARQL query (no SELECT, ASK, CONSTRUCT or DESCRIBE)")
 
@@ -219,7 +219,7 @@ def _query(url: str, query_text: str, *, infer: bool = True, timeout: float = DE
     """`remote_query` on a query endpoint's own URL (no guessing)."""
     import urllib.parse
 
-    from .query import with_prefixes
+    from jisr_kg.sparql.query import with_prefixes
 
     text = with_prefixes(query_text)
     form = query_form(text)
@@ -238,8 +238,8 @@ def _query(url: str, query_text: str, *, infer: bool = True, timeout: float = DE
 def _parse_answer(form: str, ctype: str, body: bytes, url: str):  # noqa: ANN202
     import pyoxigraph as ox
 
-    from .query import from_oxigraph, ox_term
-    from .results import GraphResult
+    from jisr_kg.sparql.query import from_oxigraph, ox_term
+    from jisr_kg.sparql.results import GraphResult
 
     media = ctype.split(";")[0].strip().lower()
     try:
@@ -281,7 +281,7 @@ def put_graph(gsp: str, graph: str, data: bytes, media_type: str, *, timeout: fl
 
 def graph_counts(query_endpoint: str, graphs: tuple[str, ...], *, timeout: float = DEFAULT_TIMEOUT) -> dict[str, int]:
     """Triples per named graph in the store, counted through the query endpoint (its own URL)."""
-    from .results import SelectResult
+    from jisr_kg.sparql.results import SelectResult
 
     values = " ".join(f"<{g}>" for g in graphs)
     text = f"SELECT ?g (COUNT(*) AS ?n) WHERE {{ VALUES ?g {{ {values} }} GRAPH ?g {{ ?s ?p ?o }} }} GROUP BY ?g"
@@ -297,8 +297,8 @@ def payload(data: Path | list[Path] | None = None, *, reasoner: str = DEFAULT_RE
     """What a push sends: (graph IRI, bytes, media type, triples) for the three graphs and the VoID."""
     import pyoxigraph as ox
 
-    from .build import build_dataset
-    from .void import describe
+    from jisr_kg.pipeline.build import build_dataset
+    from jisr_kg.pipeline.void import describe
 
     built = build_dataset(data, reasoner=reasoner, progress=progress)
     out = [(name, built.ntriples(name), N_TRIPLES, built.count(name)) for name in QUERY_GRAPHS]

@@ -1,0 +1,1 @@
+"""SPARQL stores: loading the built dataset into one (push)."""
