@@ -47,7 +47,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount
 
-from jisr_kg.web.context import Context, ServerError, Settings
+from jisr_kg.web.context import Context, ServerError, Settings, pages_module
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -69,12 +69,8 @@ def create_app(ctx: Context | None = None, settings: Settings | None = None) -> 
         from starlette.staticfiles import StaticFiles
 
         routes.append(Mount("/static", app=StaticFiles(directory=str(STATIC)), name="static"))
-    try:
-        from jisr_kg.web import pages  # the HTML pages (issue 13), when they are there
-    except ModuleNotFoundError as e:
-        if e.name != "jisr_kg.web.pages":
-            raise
-    else:
+    pages = pages_module()  # the HTML pages (issue 13), when they are there
+    if pages is not None:
         routes.extend(pages.routes(ctx))
     routes += sparql.routes(ctx) + resolve.routes(ctx)
 

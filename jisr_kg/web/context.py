@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import multiprocessing
 import os
 import time
 from dataclasses import dataclass, field
@@ -128,10 +127,10 @@ def _worker_main(store_path: str, conn: Any) -> None:
         try:
             answer = store.query(with_prefixes(text), **dataset.kwargs())
             result = _collect(answer, max_rows)
-            fmt = formats.get("graph" if isinstance(result, GraphResult) else "results")
-            reply: tuple = ("ok", _serialise(result, fmt))
+            kind = "graph" if isinstance(result, GraphResult) else "results"
+            reply: tuple = ("ok", (kind, _serialise(result, formats.get(kind))))
         except SyntaxError as e:
-            reply = ("syntax", _oxigraph_syntax(str(e), text))
+            reply = ("syntax", _one_line(_oxigraph_syntax(str(e), text)))
         except _TooLarge as e:
             reply = ("large", str(e))
         except Exception as e:  # noqa: BLE001 - the engine's evaluation errors, told to the client
@@ -142,43 +141,57 @@ def _worker_main(store_path: str, conn: Any) -> None:
             return
 
 
-def _mp_context() -> Any:
-    # forkserver: workers are forked from a small clean process, not from the server with its event
-    # loop and threads, and start in milliseconds (spawn would re-import everything each time).
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["pyoxigraph", "jisr_kg.web.context", "jisr_kg.sparql.query"])
-        return ctx
-    return multiprocessing.get_context("spawn")
+def _one_line(message: str, width: int = 400) -> str:
+    """The parser's message on one line; its long lists of expected characters cut."""
+    message = " ".join(message.split())
+    return message if len(message) <= width else message[: width - 1] + "…"
+
+
+def _die_with_parent() -> None:
+    # Linux: the kernel kills this worker when the server's thread that started it ends, even in the
+    # middle of a long query (an orphan would otherwise run it to the end).
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 class _Worker:
-    def __init__(self, store_path: Path, mp: Any) -> None:
-        parent, child = mp.Pipe(duplex=True)
-        self.conn = parent
-        self.process = mp.Process(target=_worker_main, args=(str(store_path), child), daemon=True,
-                                  name="jisr-kg-query")
-        self.process.start()
-        child.close()
-        # Wait (bounded) until the store is open, so that a worker in the pool is ready to answer.
-        if not parent.poll(60):
-            self.kill()
-            raise ServerError(500, "a query worker did not start within 60 s")
-        try:
-            parent.recv()
-        except EOFError:
-            self.kill()
-            raise ServerError(500, f"a query worker could not open the store {store_path}") from None
+    """A worker process, started as `python -m jisr_kg.web.context STORE FD` (a new interpreter, not a
+    fork of the server with its event loop and threads), talking over a socket pair."""
 
-    async def ask(self, request: tuple) -> tuple:
-        """Send a request and wait for the reply without blocking the event loop."""
-        self.conn.send(request)
+    def __init__(self, store_path: Path) -> None:
+        import socket
+        import subprocess
+        import sys
+        from multiprocessing.connection import Connection
+
+        ours, theirs = socket.socketpair()
+        fd = theirs.fileno()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "jisr_kg.web.context", str(store_path), str(fd)],
+            pass_fds=[fd], stdin=subprocess.DEVNULL,
+        )
+        theirs.close()
+        self.conn = Connection(ours.detach())
+
+    async def wait_ready(self, timeout: float) -> None:
+        try:
+            await asyncio.wait_for(self._readable(), timeout)
+            self.conn.recv()
+        except (TimeoutError, asyncio.TimeoutError, EOFError, OSError):
+            self.kill()
+            raise ServerError(500, f"a query worker could not open the store within {timeout:g} s") from None
+
+    async def _readable(self) -> None:
         loop = asyncio.get_running_loop()
         ready: asyncio.Future[None] = loop.create_future()
         fd = self.conn.fileno()
 
         def on_readable() -> None:
-            loop.remove_reader(fd)
             if not ready.done():
                 ready.set_result(None)
 
@@ -187,13 +200,18 @@ class _Worker:
             await ready
         finally:
             loop.remove_reader(fd)
+
+    async def ask(self, request: tuple) -> tuple:
+        """Send a request and wait for the reply without blocking the event loop."""
+        self.conn.send(request)
+        await self._readable()
         return self.conn.recv()
 
     def kill(self) -> None:
         with contextlib.suppress(Exception):
             self.process.kill()
         with contextlib.suppress(Exception):
-            self.process.join(5)
+            self.process.wait(5)
         with contextlib.suppress(Exception):
             self.conn.close()
 
@@ -205,7 +223,6 @@ class QueryPool:
     def __init__(self, store_path: Path, size: int) -> None:
         self.store_path = store_path
         self.size = max(1, size)
-        self._mp = _mp_context()
         self._idle: asyncio.Queue[_Worker] | None = None
         self._all: set[_Worker] = set()
         self._starting: asyncio.Lock | None = None
@@ -219,14 +236,15 @@ class QueryPool:
         async with self._starting:
             if self._idle is not None:
                 return
-            workers = await asyncio.gather(*(asyncio.to_thread(self._new) for _ in range(self.size)))
+            workers = await asyncio.gather(*(self._new() for _ in range(self.size)))
             idle: asyncio.Queue[_Worker] = asyncio.Queue()
             for w in workers:
                 idle.put_nowait(w)
             self._idle = idle
 
-    def _new(self) -> _Worker:
-        w = _Worker(self.store_path, self._mp)
+    async def _new(self) -> _Worker:
+        w = _Worker(self.store_path)
+        await w.wait_ready(60)
         self._all.add(w)
         return w
 
@@ -236,7 +254,7 @@ class QueryPool:
         if self._closed:
             return
         try:
-            fresh = await asyncio.to_thread(self._new)
+            fresh = await self._new()
         except ServerError:
             return
         assert self._idle is not None
@@ -283,9 +301,10 @@ class Context:
       process (it has no time limit: use `query`/`select` for anything a client controls).
     - `settings`: data folder, reasoner, timeout, limits.
     - `queries`: the stored queries by name (the catalogue, read once).
-    - `await ctx.query(text, dataset=None, formats=None)`: run SPARQL in a worker under the time limit;
-      returns a `Result` (SelectResult, AskResult, GraphResult), or bytes when `formats` names the
-      output format ({"results": "json", "graph": "turtle"}). Raises ServerError (status + message).
+    - `await ctx.query(text, dataset=None)`: run SPARQL in a worker under the time limit; returns a
+      `Result` (SelectResult, AskResult, GraphResult). Raises ServerError (status + message).
+    - `await ctx.run(text, dataset, formats)`: the same, written in the worker in the format named for
+      the result's kind ({"results": "json", "graph": "turtle"}): ("results" or "graph", bytes).
     - `await ctx.select(text)`: the same for a SELECT, returning a SelectResult.
     """
 
@@ -304,18 +323,20 @@ class Context:
         self.pool = QueryPool(self.store_path, self.settings.workers)
         self.started = time.time()
 
-    async def query(self, text: str, dataset: Dataset | None = None, formats: dict[str, str] | None = None,
-                    ) -> Result | bytes:
+    async def query(self, text: str, dataset: Dataset | None = None) -> Result:
+        _, result = await self.run(text, dataset)
+        assert not isinstance(result, bytes)
+        return result
+
+    async def run(self, text: str, dataset: Dataset | None = None, formats: dict[str, str] | None = None,
+                  ) -> tuple[str, Result | bytes]:
+        """("results" or "graph", the Result, or its bytes in the format `formats` names for its kind)."""
         check_length(text, self.settings.max_query_length)
         request = (text, dataset or Dataset(), formats or {}, self.settings.max_rows)
         status, payload = await self.pool.run(request, self.settings.timeout)
         if status == "ok":
             return payload
-        if status == "large":
-            raise ServerError(400, payload)
-        if status == "syntax":
-            raise ServerError(400, payload)
-        raise ServerError(500 if status == "error" else 400, payload)
+        raise ServerError(400, payload)
 
     async def select(self, text: str, dataset: Dataset | None = None) -> SelectResult:
         result = await self.query(text, dataset)
@@ -336,7 +357,27 @@ class Context:
         self.pool.close()
 
 
+def pages_module() -> Any:
+    """The HTML pages' module (jisr_kg.web.pages, issue 13) when it is there, else None."""
+    import importlib
+
+    try:
+        return importlib.import_module("jisr_kg.web.pages")
+    except ModuleNotFoundError as e:
+        if e.name != "jisr_kg.web.pages":
+            raise  # the pages are there but something they import is not: that is a bug to see
+        return None
+
+
 def check_length(text: str, limit: int) -> None:
     if len(text) > limit:
         raise ServerError(413, f"the query is {len(text)} characters long, more than the server's limit of "
                           f"{limit}")
+
+
+if __name__ == "__main__":  # a worker process (see _Worker)
+    import sys
+    from multiprocessing.connection import Connection
+
+    _die_with_parent()
+    _worker_main(sys.argv[1], Connection(int(sys.argv[2])))
