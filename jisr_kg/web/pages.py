@@ -1,0 +1,231 @@
+"""The HTML pages for readers: every IRI as a page, the disputes side by side, the source with its
+evidence, the timeline, the map and search. The server (web/app.py) includes `routes(ctx)` and calls
+`entity_page(request, iri, ctx)` for an IRI a browser asks for; the static site (web/site.py) renders
+the same templates with `Renderer(static=True)`.
+
+The data comes from web/readmodel.py, read from the server's own read-only store (`ctx.store`): the
+page queries are fixed and bounded (one IRI, or one pass over the claims), so they need no worker or
+time limit, and run in a thread so they do not hold up the event loop.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import weakref
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from jisr_kg.rdf import formats
+from jisr_kg.rdf.namespaces import ID, ONTOLOGY
+from jisr_kg.web import readmodel as rm
+
+HERE = Path(__file__).resolve().parent
+TEMPLATES = HERE / "templates"
+
+#: Every page says that nothing is loaded from elsewhere: scripts, styles, images and fonts come from
+#: this server (or this site), and nothing may frame the page or post a form to another host.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+       "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+
+#: The RDF formats of one entity's description, offered as downloads (graph formats: a description is
+#: triples, not quads).
+DOWNLOADS = tuple(f for f in formats.FORMATS if f.kind == "graph")
+
+NAV = (("/disputes", "Disputes"), ("/source", "Source"), ("/timeline", "Timeline"), ("/map", "Map"),
+       ("/ontology", "Ontology"))
+
+
+def page_file(path: str) -> str:
+    """The file of a page in the static site: / -> index.html, /disputes -> disputes.html,
+    /id/actor/x -> id/actor/x.html; files with an ending (static/style.css, x.ttl) keep their name."""
+    path = path.split("#", 1)[0].split("?", 1)[0]
+    if path in ("", "/"):
+        return "index.html"
+    name = path.lstrip("/")
+    last = name.rsplit("/", 1)[-1]
+    if name.startswith("static/") or any(last.endswith(f.extension) for f in DOWNLOADS) or last.endswith(".json"):
+        return name
+    return name + ".html"
+
+
+class Renderer:
+    """The templates with the link style of the server (site paths) or of the static site (relative
+    links to .html files, so the site works from any folder and any host)."""
+
+    def __init__(self, static: bool = False) -> None:
+        self.static = static
+        self.env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(
+            enabled_extensions=("html", "svg", "xml"), default_for_string=True, default=True),
+            trim_blocks=True, lstrip_blocks=True)
+        self.env.globals.update(nav=NAV, downloads=DOWNLOADS, standings=rm.STANDINGS)
+
+    def url_for(self, current: str) -> Callable[[str | None], str]:
+        here = posixpath.dirname(page_file(current))
+
+        def url(path: str | None) -> str:
+            if not path:
+                return ""
+            target, _, frag = path.partition("#")
+            if self.static:
+                if target == "":
+                    link = ""
+                else:
+                    link = posixpath.relpath(page_file(target), here or ".")
+            else:
+                link = target
+            link = quote(link, safe="/:.-_~%?=&")
+            return link + ("#" + quote(frag, safe="-_.~") if frag else "")
+
+        return url
+
+    def render(self, template: str, current: str, **data: Any) -> str:
+        return self.env.get_template(template).render(url=self.url_for(current), current=current,
+                                                      static=self.static, **data)
+
+
+# ---------------------------------------------------------------- the pages' data and HTML, engine-free
+
+
+def entity_html(renderer: Renderer, reader: rm.Reader, iri: str) -> str | None:
+    """The page of one IRI (an entity, a claim, a span ...; the ontology), or None when it is unknown."""
+    if iri == ONTOLOGY or iri == ONTOLOGY + "#":
+        return renderer.render("ontology.html", "/ontology", title="Ontology", o=rm.ontology(reader))
+    e = rm.entity(reader, iri)
+    if e is None:
+        return None
+    path = e["path"] or "/"
+    return renderer.render("entity.html", path, title=e["label"], e=e,
+                           downloads_base=path if iri.startswith(ID) else None)
+
+
+def index_html(renderer: Renderer, reader: rm.Reader) -> str:
+    points = rm.disputed_points(reader)
+    return renderer.render("index.html", "/", title="The June 2011 Jisr ash-Shughur clashes", points=points[:8],
+                           point_count=len(points), source=reader.ref(reader.source[0]) if reader.source[0] else None)
+
+
+def disputes_html(renderer: Renderer, reader: rm.Reader) -> str:
+    return renderer.render("disputes.html", "/disputes", title="Disputed points", points=rm.disputed_points(reader))
+
+
+def dispute_html(renderer: Renderer, reader: rm.Reader, slug: str) -> str | None:
+    d = rm.dispute(reader, slug)
+    if d is None:
+        return None
+    return renderer.render("dispute.html", f"/disputes/{slug}", title=f"Disputed: {d['point']['label']}", d=d)
+
+
+def source_html(renderer: Renderer, reader: rm.Reader) -> str:
+    return renderer.render("source.html", "/source", title="The source and its evidence", s=rm.source(reader))
+
+
+def timeline_html(renderer: Renderer, reader: rm.Reader) -> str:
+    return renderer.render("timeline.html", "/timeline", title="Timeline", t=rm.timeline(reader))
+
+
+def map_html(renderer: Renderer, reader: rm.Reader) -> str:
+    return renderer.render("map.html", "/map", title="Map", m=rm.places(reader))
+
+
+def search_html(renderer: Renderer, reader: rm.Reader, q: str, index: Any = None) -> str:
+    from jisr_kg.search import SearchIndex
+
+    index = index or SearchIndex.from_select(reader.select)
+    matches = index.find(q, limit=200) if q.strip() else []
+    results = [{"label": m.label, "matched": m.matched, "kind": m.kind, "name": m.name, "exact": m.exact,
+                "path": rm.path_of(m.iri)} for m in matches]
+    return renderer.render("search.html", "/search", title=f"Search: {q}" if q else "Search", q=q, results=results)
+
+
+def not_found_html(renderer: Renderer, what: str) -> str:
+    return renderer.render("404.html", "/", title="Not found", what=what)
+
+
+# ---------------------------------------------------------------- the server's side
+
+
+_READERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_RENDERER = Renderer(static=False)
+
+
+def _reader(ctx: Any) -> tuple[rm.Reader, Any]:
+    """The Reader and search index of a server context, made once."""
+    got = _READERS.get(ctx)
+    if got is None:
+        from jisr_kg.search import SearchIndex
+
+        store = ctx.store
+
+        def select(text: str):  # noqa: ANN202 - a SelectResult
+            from jisr_kg.sparql.query import from_oxigraph
+
+            return from_oxigraph(store.query(text, use_default_graph_as_union=True))
+
+        data = getattr(getattr(ctx, "settings", None), "data", None)
+        units = Path(data) / "source" / "units.tsv" if data else None
+        reader = rm.Reader(select, units_path=units if units and units.is_file() else None)
+        got = (reader, SearchIndex.from_select(select))
+        _READERS[ctx] = got
+    return got
+
+
+def _html(body: str | None, status: int = 200) -> Any:
+    from starlette.responses import HTMLResponse
+
+    if body is None:
+        return HTMLResponse(not_found_html(_RENDERER, "There is no such page."), status_code=404, headers=HEADERS)
+    return HTMLResponse(body, status_code=status, headers=HEADERS)
+
+
+async def entity_page(request: Any, iri: str, ctx: Any) -> Any:
+    """The HTML page of an IRI of the graph (404 when the graph has nothing about it)."""
+    from starlette.concurrency import run_in_threadpool
+
+    reader, _ = _reader(ctx)
+    body = await run_in_threadpool(entity_html, _RENDERER, reader, iri)
+    if body is None:
+        return _html(not_found_html(_RENDERER, f"{iri} is not in the graph."), 404)
+    return _html(body)
+
+
+def routes(ctx: Any) -> list:
+    """The pages' routes; the server adds them before its own."""
+    from starlette.concurrency import run_in_threadpool
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    def page(make: Callable[..., str | None]) -> Callable:
+        async def endpoint(request: Any) -> Any:
+            reader, _ = _reader(ctx)
+            return _html(await run_in_threadpool(make, _RENDERER, reader, **request.path_params))
+
+        return endpoint
+
+    async def search(request: Any) -> Any:
+        reader, index = _reader(ctx)
+        q = request.query_params.get("q", "")[:200]
+        return _html(await run_in_threadpool(search_html, _RENDERER, reader, q, index))
+
+    async def suggest(request: Any) -> Any:
+        # the type-ahead's answers: the first few matches, as JSON
+        _, index = _reader(ctx)
+        q = request.query_params.get("q", "")[:200]
+        found = [{"label": m.label, "kind": m.kind, "name": m.name, "href": rm.path_of(m.iri)}
+                 for m in index.find(q, limit=10)]
+        return JSONResponse(found, headers=HEADERS)
+
+    return [
+        Route("/", page(index_html), methods=["GET"]),
+        Route("/disputes", page(disputes_html), methods=["GET"]),
+        Route("/disputes/{slug}", page(dispute_html), methods=["GET"]),
+        Route("/source", page(source_html), methods=["GET"]),
+        Route("/timeline", page(timeline_html), methods=["GET"]),
+        Route("/map", page(map_html), methods=["GET"]),
+        Route("/search", search, methods=["GET"]),
+        Route("/search.json", suggest, methods=["GET"]),
+    ]
