@@ -291,6 +291,8 @@ def make_parser() -> argparse.ArgumentParser:
     d.set_defaults(run=cmd_docs)
 
     _add_scale_commands(sub, common)
+    # `jisr-kg serve` (issue 12) registers itself from its own module.
+    __import__("jisr_kg.cli.serve", fromlist=["add_parser"]).add_parser(sub, common)
     # -- find (issue 14) and site (issue 13) register from their own modules
     from jisr_kg.cli.find import add_parser as add_find
 

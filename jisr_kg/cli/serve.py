@@ -1,0 +1,55 @@
+"""`jisr-kg serve`: the read-only SPARQL endpoint, the stored queries as a web API and the graph's IRIs,
+over the cached store (built first if needed). The work is in jisr_kg.web.serve."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from jisr_kg.errors import EXIT_OK, UsageError
+from jisr_kg.paths import DEFAULT_REASONER, REASONERS
+
+
+def add_parser(sub, common: argparse.ArgumentParser) -> None:  # noqa: ANN001 - argparse's subparsers
+    s = sub.add_parser("serve", parents=[common], help="serve a read-only SPARQL endpoint, the stored queries "
+                       "as a web API and the graph's IRIs (127.0.0.1:8000 by default)")
+    s.add_argument("--host", default="127.0.0.1",
+                   help="the address to listen on (default 127.0.0.1: this machine only; 0.0.0.0 for all)")
+    s.add_argument("--port", default="8000", help="the port (default 8000; 0 picks a free one)")
+    s.add_argument("--timeout", default="30", metavar="SECONDS",
+                   help="stop a query that runs longer than this (default 30)")
+    s.add_argument("--workers", default=None, metavar="N",
+                   help="query worker processes (default: the number of cores, 2 to 4)")
+    s.add_argument("--max-rows", default=None, metavar="N",
+                   help="refuse results with more rows or triples than this (default 100000)")
+    s.add_argument("--reasoner", choices=REASONERS, default=DEFAULT_REASONER,
+                   help="the reasoner of the build that is served (default: rules)")
+    s.set_defaults(run=cmd_serve)
+
+
+def _number(value: str | None, option: str, kind: type, low: float, high: float | None = None):  # noqa: ANN202
+    if value is None:
+        return None
+    try:
+        n = kind(value)
+    except ValueError:
+        n = None
+    if n is None or n != n or n < low or (high is not None and n > high):
+        upper = f" and {high:g}" if high is not None else ""
+        what = "a number of seconds" if kind is float else "a whole number"
+        raise UsageError(f"{option} takes {what} between {low:g}{upper}, not {value!r}")
+    return n
+
+
+def cmd_serve(args: argparse.Namespace, console) -> int:  # noqa: ANN001 - the CLI's Console
+    from jisr_kg.web import serve
+
+    port = _number(args.port, "--port", int, 0, 65535)
+    timeout = _number(args.timeout, "--timeout", float, 0.1, 86400)
+    workers = _number(args.workers, "--workers", int, 1, 64)
+    max_rows = _number(args.max_rows, "--max-rows", int, 1)
+    serve(args.host, port, timeout=timeout, data=Path(args.data) if args.data else None, reasoner=args.reasoner,
+          workers=workers, max_rows=max_rows, progress=console.progress,
+          announce=lambda message: print(message, flush=True))
+    console.progress("stopped")
+    return EXIT_OK
