@@ -28,8 +28,12 @@ def err(r) -> str:  # noqa: ANN001
 def test_help_lists_every_command() -> None:
     r = jisr("--help")
     assert r.returncode == 0
-    for command in ("build", "validate", "queries", "query", "export", "stats", "coverage", "docs"):
-        assert command in out(r)
+    listed = set(re.findall(r"^    (\w+)\s", out(r), re.M))  # the command list, not the description
+    for command in ("build", "validate", "queries", "query", "export", "stats", "coverage", "docs", "synth",
+                    "push"):
+        assert command in listed, out(r)
+        sub = jisr(command, "--help")
+        assert sub.returncode == 0 and out(sub).startswith(f"usage: jisr-kg {command}"), err(sub)
 
 
 def test_build_writes_every_format_and_a_void_description(tmp_path, built) -> None:  # noqa: ANN001

@@ -123,29 +123,8 @@ def render_golden(g: Golden, rows: list[tuple[str, ...]]) -> str:
     return "\n".join(["\t".join(g.columns)] + ["\t".join(escape(c) for c in r) for r in rows])
 
 
-# ---------------------------------------------------------------- running queries (cached per session)
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _reuse_built_dataset():  # noqa: ANN202
-    """Load the cached build once per session for the rdflib engine (keyed by the inputs' hash, so an
-    edit to the data during the session is still seen); the query path is api.run_query's own."""
-    from jisr_kg.paths import inputs
-    from jisr_kg.pipeline import build
-
-    original = api.build_dataset
-    memo: dict[tuple, object] = {}
-
-    def build_dataset(data=None, *, reasoner="owlrl", profile="owlrl", **kwargs):  # noqa: ANN001, ANN202
-        key = (inputs(data, reasoner=reasoner).key(), profile)
-        if key not in memo:
-            memo[key] = original(data, reasoner=reasoner, profile=profile, **kwargs)
-        return memo[key]
-
-    api.build_dataset = build_dataset
-    assert build.build_dataset is original
-    yield
-    api.build_dataset = original
+# ---------------------------------------------------------------- running queries
+# (the built dataset and its rdflib union are loaded once per process by pipeline.build's own cache)
 
 
 @cache
