@@ -1,4 +1,5 @@
-"""`jisr-kg push` and `jisr-kg query --endpoint` against a real store: a local `oxigraph serve`.
+"""`jisr-kg push` and `jisr-kg query --endpoint` against a real store: a local `oxigraph serve`
+(Virtuoso: tests/test_virtuoso.py; the client's deadline, redirects and credentials: tests/test_remote.py).
 
 The store is started on a free port in a temporary folder; the project's dataset is pushed with the
 Graph Store protocol, every stored query is run through the SPARQL protocol and compared with the
@@ -115,30 +116,36 @@ def _rows(result) -> list:  # noqa: ANN001
                   key=lambda row: [(v is None, v or "") for v in row])
 
 
+def assert_same_results(local, remote, name: str) -> None:  # noqa: ANN001 - results.Result
+    """A remote result equals the local one: the same type, variables and rows (as a multiset), and for an
+    ordered query every output format byte for byte. (Also used by test_virtuoso.)"""
+    from jisr_kg.sparql.query import resolve
+    from jisr_kg.sparql.results import AskResult, GraphResult, SelectResult, write
+
+    assert type(remote) is type(local), name
+    if isinstance(local, GraphResult):
+        assert remote.ntriples() == local.ntriples(), name
+    elif isinstance(local, AskResult):
+        assert remote.value == local.value, name
+        assert write(remote, "json") == write(local, "json")
+    else:
+        assert isinstance(remote, SelectResult)
+        assert remote.variables == local.variables, name
+        assert _rows(remote) == _rows(local), name
+        if "ORDER BY" in resolve(name).text.upper():  # ordered: every output format byte for byte
+            for fmt in ("table", "csv", "tsv", "json", "xml"):
+                assert write(remote, fmt) == write(local, fmt), (name, fmt)
+
+
 def test_every_stored_query_gives_the_local_results_remotely(pushed) -> None:  # noqa: ANN001
     from jisr_kg.api import run_query
     from jisr_kg.sparql.query import stored_queries
-    from jisr_kg.sparql.results import AskResult, GraphResult, SelectResult, write
-    from jisr_kg.store.push import remote_query
+    from jisr_kg.sparql.remote import remote_query
 
     queries = stored_queries()
     assert queries, "no stored queries in queries/"
     for q in queries:
-        local = run_query(q)
-        remote = remote_query(pushed, q.bind())
-        assert type(remote) is type(local), q.name
-        if isinstance(local, GraphResult):
-            assert remote.ntriples() == local.ntriples(), q.name
-        elif isinstance(local, AskResult):
-            assert remote.value == local.value, q.name
-            assert write(remote, "json") == write(local, "json")
-        else:
-            assert isinstance(remote, SelectResult)
-            assert remote.variables == local.variables, q.name
-            assert _rows(remote) == _rows(local), q.name
-            if "ORDER BY" in q.text.upper():  # ordered: every output format byte for byte
-                for fmt in ("table", "csv", "tsv", "json", "xml"):
-                    assert write(remote, fmt) == write(local, fmt), (q.name, fmt)
+        assert_same_results(run_query(q), remote_query(pushed, q.bind()), q.name)
 
 
 def test_query_command_with_endpoint_prints_what_the_local_command_prints(pushed) -> None:  # noqa: ANN001
@@ -177,7 +184,7 @@ def test_push_replaces_and_leaves_other_graphs_alone(pushed, built) -> None:  # 
 
 
 def test_remote_query_sees_only_the_projects_graphs(pushed) -> None:  # noqa: ANN001
-    from jisr_kg.store.push import remote_query
+    from jisr_kg.sparql.remote import remote_query
 
     r = remote_query(pushed, "SELECT (COUNT(*) AS ?n) WHERE { ?s <http://example.org/p> ?o }")
     assert int(r.rows[0][0].value) == 0  # neither someone else's graph nor the default graph
@@ -187,7 +194,7 @@ def test_remote_query_sees_only_the_projects_graphs(pushed) -> None:  # noqa: AN
 
 def test_a_store_error_is_a_store_error(pushed) -> None:  # noqa: ANN001
     from jisr_kg.errors import StoreError
-    from jisr_kg.store.push import remote_query
+    from jisr_kg.sparql.remote import remote_query
 
     with pytest.raises(StoreError, match=r"HTTP 400"):
         remote_query(pushed, "SELECT * WHERE { ?s ?p }")
@@ -212,7 +219,7 @@ def test_query_on_a_closed_port_fails_with_one_line() -> None:
 
 
 def test_endpoint_guesses() -> None:
-    from jisr_kg.store.push import endpoints
+    from jisr_kg.sparql.remote import endpoints
 
     def both(url: str) -> tuple[str, str]:
         e = endpoints(url)
@@ -237,10 +244,24 @@ def test_endpoint_guesses() -> None:
 def test_not_a_url_is_a_clear_error() -> None:
     r = jisr("push", "--endpoint", "localhost:7878")
     assert r.returncode != 0 and "Traceback" not in r.stderr.decode()
-    assert "not an http(s) URL" in r.stderr.decode()
+    assert r.returncode == 2 and "not an http(s) URL" in r.stderr.decode()
 
 
-def test_module_has_no_http_dependency_but_urllib() -> None:
-    text = (ROOT / "jisr_kg" / "store" / "push.py").read_text(encoding="utf-8")
-    for lib in ("requests", "httpx", "aiohttp", "SPARQLWrapper"):
-        assert f"import {lib}" not in text
+def test_no_infer_is_honoured_remotely(pushed) -> None:  # noqa: ANN001
+    """`query --no-infer --endpoint` sees the asserted and consensus graphs only, as `query --no-infer` does."""
+    count = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+    answers = {}
+    for flags in ((), ("--no-infer",)):
+        local = jisr("query", "-", "--format", "csv", *flags, stdin=count)
+        remote = jisr("query", "-", "--format", "csv", *flags, "--endpoint", pushed, stdin=count)
+        assert local.returncode == 0 and remote.returncode == 0, remote.stderr.decode()
+        assert remote.stdout == local.stdout, flags
+        answers[flags] = int(remote.stdout.decode().split()[-1])
+    assert answers[("--no-infer",)] < answers[()]  # the inferred graph is left out, not ignored
+
+
+def test_the_client_talks_http_with_the_standard_library_only() -> None:
+    for module in ("store/push.py", "sparql/remote.py"):
+        text = (ROOT / "jisr_kg" / module).read_text(encoding="utf-8")
+        for lib in ("requests", "httpx", "aiohttp", "SPARQLWrapper", "urllib.request"):
+            assert f"import {lib}" not in text, (module, lib)

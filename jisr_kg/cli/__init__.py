@@ -148,17 +148,34 @@ def cmd_query(args: argparse.Namespace, console: Console) -> int:
         if not sep or not name:
             raise JisrError(f"--param takes NAME=VALUE, not {item!r}")
         params[name] = value
+    # ---- remote stores (docs/decisions/0016-remote-stores.md): flags that only a local query can use
+    # are refused with --endpoint, not dropped; --no-infer and --timeout carry over to the store.
+    if args.endpoint:
+        from jisr_kg.errors import UsageError
+
+        given = {"--engine": args.engine is not None, "--data": _data(args) is not None,
+                 "--reasoner": args.reasoner != DEFAULT_REASONER}  # --reasoner: its default cannot be told apart
+        local_only = [flag for flag, yes in given.items() if yes]
+        if local_only:
+            flags = " and ".join([", ".join(local_only[:-1]), local_only[-1]] if len(local_only) > 1 else local_only)
+            raise UsageError(f"{flags} cannot go with --endpoint (a remote query runs on the "
+                             "store's data, with the store's engine)")
+    # ---- end remote stores
     target = _output(args)
     q = resolve(args.query)
     if args.endpoint:
-        from jisr_kg.store.push import remote_query
+        # ---- remote stores: the same graphs as locally (--no-infer leaves out the inferred one), and
+        # --timeout bounds the whole request (default: the remote client's).
+        from jisr_kg.sparql.remote import DEFAULT_TIMEOUT, remote_query
 
-        result = remote_query(args.endpoint, q.bind(params))
+        timeout = DEFAULT_TIMEOUT if getattr(args, "timeout", None) is None else args.timeout
+        result = remote_query(args.endpoint, q.bind(params), infer=not args.no_infer, timeout=timeout)
+        # ---- end remote stores
     else:
         from jisr_kg.api import run_text
 
-        result = run_text(q.bind(params), engine=args.engine, infer=not args.no_infer, data=_data(args),
-                          reasoner=args.reasoner, progress=console.progress)
+        result = run_text(q.bind(params), engine=args.engine or "oxigraph", infer=not args.no_infer,
+                          data=_data(args), reasoner=args.reasoner, progress=console.progress)
     if isinstance(result, GraphResult):
         fmt = args.format if args.format in GRAPH_RESULT_FORMATS else "turtle"
         if args.format and args.format not in GRAPH_RESULT_FORMATS:
@@ -265,9 +282,15 @@ def make_parser() -> argparse.ArgumentParser:
                    help="table (default), csv, tsv, json or xml for SELECT/ASK; turtle (default), ntriples, "
                    "jsonld or xml (RDF/XML) for CONSTRUCT/DESCRIBE")
     q.add_argument("--no-infer", action="store_true", help="query the asserted (and consensus) triples only")
-    q.add_argument("--engine", choices=("oxigraph", "rdflib"), default="oxigraph",
+    # ---- remote stores: --engine defaults to None (oxigraph) so that a given --engine can be told from the
+    # default and refused with --endpoint; --timeout is the remote deadline (and the local one, if added).
+    q.add_argument("--engine", choices=("oxigraph", "rdflib"), default=None,
                    help="oxigraph (the cached store, default) or rdflib (the reference)")
-    q.add_argument("--endpoint", metavar="URL", help="run the query on a remote SPARQL endpoint instead")
+    q.add_argument("--endpoint", metavar="URL", help="run the query on a remote SPARQL endpoint instead "
+                   "(the project's graphs as pushed there; --no-infer leaves out the inferred graph)")
+    q.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                   help="with --endpoint: give up unless the whole answer has come within this long (default: 120)")
+    # ---- end remote stores
     q.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
     q.set_defaults(run=cmd_query)
 

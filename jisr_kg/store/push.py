@@ -1,4 +1,4 @@
-"""Push: load the built dataset into a SPARQL store, and query a store over the SPARQL protocol.
+"""Push: load the built dataset into a SPARQL store with the Graph Store protocol.
 
 `jisr-kg push --endpoint URL` sends the built dataset with the SPARQL 1.1 Graph Store HTTP Protocol,
 one `PUT` per named graph:
@@ -14,24 +14,10 @@ The graphs are sent one after another, so a push that fails half-way leaves some
 old; pushing again repairs that. After the `PUT`s the command counts the triples of each graph
 through the query endpoint and fails if the store does not hold exactly what was sent.
 
-`remote_query` runs a query through the SPARQL 1.1 Protocol (`POST` with `application/sparql-query`)
-and returns the same Result types as a local query, so every output format is identical. The query's
-dataset is set to the project's graphs (`default-graph-uri` and `named-graph-uri` for asserted,
-consensus and inferred): the store's default graph, the VoID graph and any other graph in the store are
-not seen, exactly as a local query sees only the built dataset, whatever the store's own default-graph
-setting is.
-
-Where the endpoints are. `--endpoint` takes the store's base URL, or one of its endpoints, and the
-other endpoint is guessed from it; `--gsp URL` and `--query-endpoint URL` set either one explicitly.
-
-    store                  base URL given              Graph Store endpoint           query endpoint
-    Oxigraph (serve)       http://host:7878            /store                         /query
-    Apache Jena Fuseki     http://host:3030/DATASET    /DATASET/data                  /DATASET (or /query, /sparql)
-    Virtuoso               http://host:8890/sparql     /sparql-graph-crud(-auth)      /sparql
-    GraphDB, RDF4J         http://host/repositories/R  /repositories/R/rdf-graphs/service   /repositories/R
-
-Credentials may be given in the URL (`http://user:password@host/...`); they are sent as HTTP Basic
-authentication and never printed. Only the standard library's urllib talks HTTP.
+The HTTP client, the endpoint guesses (`--endpoint` takes the store's base URL or one of its
+endpoints; `--gsp URL` and `--query-endpoint URL` set either one explicitly), the total deadline of
+each request and the rules for credentials and redirects are those of `jisr_kg.sparql.remote`; the
+stores it is tested on, and how they differ, are in docs/stores.md.
 """
 
 from __future__ import annotations
@@ -42,220 +28,20 @@ from pathlib import Path
 
 from jisr_kg.errors import StoreError
 from jisr_kg.paths import DEFAULT_REASONER, REASONERS
-from jisr_kg.rdf.namespaces import ASSERTED_GRAPH, CONSENSUS_GRAPH, GRAPH, INFERRED_GRAPH
+from jisr_kg.rdf.namespaces import GRAPH
+from jisr_kg.sparql.remote import (
+    DEFAULT_TIMEOUT,
+    N_TRIPLES,
+    QUERY_GRAPHS,
+    check_timeout,
+    endpoints,
+    http_request,
+    public_url,
+    query_at,
+)
+from jisr_kg.sparql.remote import query_form as query_form  # re-exported: benchmarks/run.py imports it from here
 
 VOID_GRAPH = GRAPH + "void"
-#: The graphs a query sees, locally and remotely.
-QUERY_GRAPHS = (ASSERTED_GRAPH, CONSENSUS_GRAPH, INFERRED_GRAPH)
-NO_INFER_GRAPHS = (ASSERTED_GRAPH, CONSENSUS_GRAPH)
-DEFAULT_TIMEOUT = 120.0
-RESULTS_JSON = "application/sparql-results+json"
-N_TRIPLES = "application/n-triples"
-
-
-@dataclass(frozen=True)
-class Endpoints:
-    gsp: str  # the Graph Store HTTP Protocol endpoint
-    query: str  # the SPARQL query endpoint
-
-
-def endpoints(url: str | None, *, gsp: str | None = None, query: str | None = None) -> Endpoints:
-    """The Graph Store and query endpoints of a store, from its base URL or one of its endpoints."""
-    if url is None and (gsp is None or query is None):
-        raise StoreError("give the store's URL (--endpoint URL), or both --gsp URL and --query-endpoint URL")
-    if url is not None:
-        guessed_gsp, guessed_query = _guess(url)
-        gsp = gsp or guessed_gsp
-        query = query or guessed_query
-    assert gsp is not None and query is not None
-    return Endpoints(_check_url(gsp), _check_url(query))
-
-
-def _guess(url: str) -> tuple[str, str]:
-    import urllib.parse
-
-    parts = urllib.parse.urlsplit(_check_url(url))
-    path = parts.path.rstrip("/")
-
-    def at(p: str) -> str:
-        if p == path:
-            return url  # the URL as given, with its query string if it has one
-        return urllib.parse.urlunsplit((parts.scheme, parts.netloc, p, "", ""))
-
-    head, _, last = path.rpartition("/")
-    if path == "":  # Oxigraph's base URL
-        return at("/store"), at("/query")
-    if last == "store":  # Oxigraph's Graph Store endpoint
-        return at(path), at(head + "/query")
-    if last in ("sparql-graph-crud", "sparql-graph-crud-auth"):  # Virtuoso
-        return at(path), at(head + "/sparql")
-    if path == "/sparql":  # Virtuoso's query endpoint
-        return at("/sparql-graph-crud"), at(path)
-    if path == "/query":  # Oxigraph's query endpoint
-        return at("/store"), at(path)
-    if last in ("query", "sparql"):  # Fuseki: /DATASET/query or /DATASET/sparql
-        return at(head + "/data"), at(path)
-    if last == "data":  # Fuseki's Graph Store endpoint
-        return at(path), at(head + "/query")
-    if head.endswith("/repositories") or "/repositories/" in path and path.endswith("/rdf-graphs/service"):
-        repo = path if head.endswith("/repositories") else path[: -len("/rdf-graphs/service")]
-        return at(repo + "/rdf-graphs/service"), at(repo)  # GraphDB, RDF4J
-    # Anything else is taken as the query endpoint itself (Fuseki answers queries at its dataset URL,
-    # and takes the Graph Store protocol at DATASET/data).
-    return at(path + "/data"), at(path)
-
-
-def _check_url(url: str) -> str:
-    import urllib.parse
-
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise StoreError(f"{url!r} is not an http(s) URL of a SPARQL store")
-    return url
-
-
-def _public(url: str) -> str:
-    """The URL without credentials, for messages."""
-    import urllib.parse
-
-    parts = urllib.parse.urlsplit(url)
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc += f":{parts.port}"
-    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
-
-
-# ---------------------------------------------------------------- HTTP
-
-
-def _request(method: str, url: str, *, body: bytes | None = None, headers: dict[str, str] | None = None,
-             timeout: float = DEFAULT_TIMEOUT) -> tuple[int, str, bytes]:
-    """(status, content type, body) of an HTTP request; a StoreError for anything but a 2xx answer."""
-    # Imported here, not at the top: `jisr-kg query` imports this module to build its parser, and a
-    # cached query should not pay for an HTTP client it does not use.
-    import base64
-    import http.client
-    import urllib.error
-    import urllib.parse
-    import urllib.request
-
-    parts = urllib.parse.urlsplit(url)
-    headers = dict(headers or {})
-    if parts.username is not None:
-        user = urllib.parse.unquote(parts.username)
-        password = urllib.parse.unquote(parts.password or "")
-        headers["Authorization"] = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
-        url = _public(url)
-    shown = f"{method} {_public(url)}"
-    req = urllib.request.Request(url, data=body, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - http(s) only, checked above
-            return resp.status, resp.headers.get("Content-Type", ""), resp.read()
-    except urllib.error.HTTPError as e:
-        try:
-            detail = _first_line(e.read() if e.fp else b"")
-        except (OSError, http.client.HTTPException):
-            detail = ""
-        message = f"{shown}: the store answered HTTP {e.code} {e.reason}" + (f": {detail}" if detail else "")
-        raise StoreError(message) from None
-    except urllib.error.URLError as e:
-        raise StoreError(f"{shown}: {_why(e.reason)}") from None
-    except TimeoutError:
-        raise StoreError(f"{shown}: no answer within {timeout:g} s (timed out)") from None
-    except (http.client.HTTPException, OSError) as e:
-        raise StoreError(f"{shown}: {_why(e)}") from None
-
-
-def _why(reason: object) -> str:
-    import http.client
-    import socket
-
-    if isinstance(reason, ConnectionRefusedError):
-        return "connection refused (is the store running, and is this its address?)"
-    if isinstance(reason, TimeoutError):
-        return "timed out"
-    if isinstance(reason, socket.gaierror):
-        return f"unknown host ({reason.strerror or reason})"
-    if isinstance(reason, http.client.RemoteDisconnected):
-        return "the store closed the connection without answering"
-    if isinstance(reason, OSError) and reason.strerror:
-        return reason.strerror
-    return str(reason) or type(reason).__name__
-
-
-def _first_line(data: bytes, width: int = 200) -> str:
-    text = " ".join(data.decode("utf-8", "replace").split())
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-# ---------------------------------------------------------------- querying
-
-
-def query_form(text: str) -> str:
-    """SELECT, ASK, CONSTRUCT or DESCRIBE: the query's form (after its prologue)."""
-    from jisr_kg.sparql.query import _tokens
-
-    for _pos, tok in _tokens(text):
-        if tok in ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE"):
-            return tok
-    from jisr_kg.errors import QueryError
-
-    raise QueryError("not a SPARQL query (no SELECT, ASK, CONSTRUCT or DESCRIBE)")
-
-
-def remote_query(endpoint: str, query_text: str, *, infer: bool = True, timeout: float = DEFAULT_TIMEOUT,
-                 graphs: tuple[str, ...] | None = None):  # noqa: ANN201 - results.Result
-    """Run SPARQL text on a remote store through the SPARQL 1.1 Protocol, as a local query would run.
-
-    `endpoint` is the store's base URL or its query endpoint. The query sees the project's graphs
-    (asserted, consensus and, unless `infer` is false, inferred); `graphs` sets another list, and an
-    empty tuple leaves the dataset to the store.
-    """
-    return _query(endpoints(endpoint).query, query_text, infer=infer, timeout=timeout, graphs=graphs)
-
-
-def _query(url: str, query_text: str, *, infer: bool = True, timeout: float = DEFAULT_TIMEOUT,
-           graphs: tuple[str, ...] | None = None):  # noqa: ANN202 - results.Result
-    """`remote_query` on a query endpoint's own URL (no guessing)."""
-    import urllib.parse
-
-    from jisr_kg.sparql.query import with_prefixes
-
-    text = with_prefixes(query_text)
-    form = query_form(text)
-    use = graphs if graphs is not None else (QUERY_GRAPHS if infer else NO_INFER_GRAPHS)
-    params = [("default-graph-uri", g) for g in use] + [("named-graph-uri", g) for g in use]
-    if params:
-        url += ("&" if urllib.parse.urlsplit(url).query else "?") + urllib.parse.urlencode(params)
-    accept = N_TRIPLES if form in ("CONSTRUCT", "DESCRIBE") else RESULTS_JSON
-    _status, ctype, body = _request(
-        "POST", url, body=text.encode("utf-8"), timeout=timeout,
-        headers={"Content-Type": "application/sparql-query; charset=utf-8", "Accept": accept},
-    )
-    return _parse_answer(form, ctype, body, url)
-
-
-def _parse_answer(form: str, ctype: str, body: bytes, url: str):  # noqa: ANN202
-    import pyoxigraph as ox
-
-    from jisr_kg.sparql.query import from_oxigraph, ox_term
-    from jisr_kg.sparql.results import GraphResult
-
-    media = ctype.split(";")[0].strip().lower()
-    try:
-        if form in ("CONSTRUCT", "DESCRIBE"):
-            fmt = ox.RdfFormat.from_media_type(media) if media else ox.RdfFormat.N_TRIPLES
-            if fmt is None:
-                raise StoreError(f"POST {_public(url)}: the store answered a {form} with {media!r}, not RDF")
-            triples = [(ox_term(q.subject), ox_term(q.predicate), ox_term(q.object)) for q in ox.parse(body, fmt)]
-            return GraphResult(triples)
-        fmt = ox.QueryResultsFormat.from_media_type(media) if media else ox.QueryResultsFormat.JSON
-        if fmt is None:
-            raise StoreError(f"POST {_public(url)}: the store answered with {media!r}, not SPARQL results")
-        return from_oxigraph(ox.parse_query_results(body, fmt))
-    except (SyntaxError, ValueError) as e:
-        raise StoreError(f"POST {_public(url)}: the store's answer does not parse as {media or 'results'}: "
-                         f"{_first_line(str(e).encode())}") from None
 
 
 # ---------------------------------------------------------------- pushing
@@ -274,9 +60,8 @@ def put_graph(gsp: str, graph: str, data: bytes, media_type: str, *, timeout: fl
     import urllib.parse
 
     url = gsp + ("&" if urllib.parse.urlsplit(gsp).query else "?") + urllib.parse.urlencode({"graph": graph})
-    status, _ctype, _body = _request("PUT", url, body=data, timeout=timeout,
-                                     headers={"Content-Type": f"{media_type}; charset=utf-8"})
-    return status
+    return http_request("PUT", url, body=data, timeout=timeout,
+                        headers={"Content-Type": f"{media_type}; charset=utf-8"}).status
 
 
 def graph_counts(query_endpoint: str, graphs: tuple[str, ...], *, timeout: float = DEFAULT_TIMEOUT) -> dict[str, int]:
@@ -285,7 +70,7 @@ def graph_counts(query_endpoint: str, graphs: tuple[str, ...], *, timeout: float
 
     values = " ".join(f"<{g}>" for g in graphs)
     text = f"SELECT ?g (COUNT(*) AS ?n) WHERE {{ VALUES ?g {{ {values} }} GRAPH ?g {{ ?s ?p ?o }} }} GROUP BY ?g"
-    result = _query(query_endpoint, text, graphs=graphs, timeout=timeout)
+    result = query_at(query_endpoint, text, graphs=graphs, timeout=timeout)
     assert isinstance(result, SelectResult)
     counts = {g: 0 for g in graphs}
     counts.update({row[0].value: int(row[1].value) for row in result.rows if row[0] and row[1]})
@@ -316,23 +101,24 @@ def push(endpoint: str | None = None, *, gsp: str | None = None, query_endpoint:
     import time
 
     say = progress or (lambda _msg: None)
+    check_timeout(timeout)
     ends = endpoints(endpoint, gsp=gsp, query=query_endpoint)
     t = time.perf_counter()
     if check:  # find out that the store is down before a build that may take minutes
-        _query(ends.query, "ASK {}", graphs=(), timeout=timeout)
+        query_at(ends.query, "ASK {}", graphs=(), timeout=timeout)
     graphs = payload(data, reasoner=reasoner, progress=progress)
-    summary = PushSummary(_public(ends.gsp), _public(ends.query))
+    summary = PushSummary(public_url(ends.gsp), public_url(ends.query))
     for name, body, media, n in graphs:
-        say(f"PUT {name} ({n} triples) to {_public(ends.gsp)}")
+        say(f"PUT {name} ({n} triples) to {public_url(ends.gsp)}")
         put_graph(ends.gsp, name, body, media, timeout=timeout)
         summary.triples[name] = n
     if check:
-        say(f"counting the triples in the store ({_public(ends.query)})")
+        say(f"counting the triples in the store ({public_url(ends.query)})")
         held = graph_counts(ends.query, tuple(summary.triples), timeout=timeout)
         wrong = {g: (n, held.get(g, 0)) for g, n in summary.triples.items() if held.get(g, 0) != n}
         if wrong:
             detail = "; ".join(f"{g}: sent {sent}, the store holds {got}" for g, (sent, got) in wrong.items())
-            raise StoreError(f"{_public(ends.query)}: the store does not hold what was pushed ({detail})")
+            raise StoreError(f"{public_url(ends.query)}: the store does not hold what was pushed ({detail})")
     summary.seconds = time.perf_counter() - t
     return summary
 
@@ -355,7 +141,8 @@ def add_parser(sub, common: argparse.ArgumentParser) -> None:  # noqa: ANN001 - 
     p.add_argument("--reasoner", choices=REASONERS, default=DEFAULT_REASONER,
                    help=f"the reasoner of the build to push (default: {DEFAULT_REASONER})")
     p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
-                   help=f"give up on a request after this long (default: {DEFAULT_TIMEOUT:g})")
+                   help="give up on a request that is not wholly answered after this long: connecting, sending "
+                   f"and the complete answer (default: {DEFAULT_TIMEOUT:g})")
     p.add_argument("--no-check", dest="check", action="store_false",
                    help="do not count the triples in the store afterwards (for a store without a query endpoint)")
     p.set_defaults(run=_cmd)
