@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from jisr_kg.errors import EXIT_OK, UsageError
 from jisr_kg.paths import DEFAULT_REASONER, REASONERS
 
 
-def add_parser(sub, common: argparse.ArgumentParser) -> None:  # noqa: ANN001 - argparse's subparsers
+def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     s = sub.add_parser("serve", parents=[common], help="serve a read-only SPARQL endpoint, the stored queries "
                        "as a web API and the graph's IRIs (127.0.0.1:8000 by default)")
     s.add_argument("--host", default="127.0.0.1",
@@ -27,7 +28,7 @@ def add_parser(sub, common: argparse.ArgumentParser) -> None:  # noqa: ANN001 - 
     s.set_defaults(run=cmd_serve)
 
 
-def _number(value: str | None, option: str, kind: type, low: float, high: float | None = None):  # noqa: ANN202
+def _number(value: str | None, option: str, kind: type, low: float, high: float | None = None) -> Any:
     if value is None:
         return None
     try:
@@ -41,7 +42,7 @@ def _number(value: str | None, option: str, kind: type, low: float, high: float 
     return n
 
 
-def cmd_serve(args: argparse.Namespace, console) -> int:  # noqa: ANN001 - the CLI's Console
+def cmd_serve(args: argparse.Namespace, console: Any) -> int:
     from jisr_kg.web import serve
 
     port = _number(args.port, "--port", int, 0, 65535)

@@ -38,6 +38,7 @@ Every answer carries CORS headers (any origin may read; the server is read-only)
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -46,10 +47,33 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from jisr_kg.web.context import Context, ServerError, Settings, pages_module
 
 STATIC = Path(__file__).resolve().parent / "static"
+
+
+class RefuseUpdates:
+    """SPARQL Update is refused with 400 on every path, whatever the method: a body sent as
+    application/sparql-update or an `update=` parameter never reaches a handler. (/sparql also refuses
+    an `update` form field and update keywords in a query: web/sparql.py.)"""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            from urllib.parse import parse_qs
+
+            headers = dict(scope.get("headers") or [])
+            media = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+            if media == b"application/sparql-update" or "update" in parse_qs(scope.get("query_string", b"").decode(
+                    "latin-1"), keep_blank_values=True):
+                response = PlainTextResponse("SPARQL Update is refused: this endpoint is read-only\n", status_code=400)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
@@ -75,7 +99,7 @@ def create_app(ctx: Context | None = None, settings: Settings | None = None) -> 
     routes += sparql.routes(ctx) + resolve.routes(ctx)
 
     @asynccontextmanager
-    async def lifespan(app: Starlette):  # noqa: ANN202
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await ctx.pool.start()
         try:
             yield
@@ -84,8 +108,11 @@ def create_app(ctx: Context | None = None, settings: Settings | None = None) -> 
 
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "OPTIONS"],
-                               allow_headers=["*"], expose_headers=["Content-Type", "Content-Disposition"])],
+        middleware=[
+            Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "OPTIONS"],
+                       allow_headers=["*"], expose_headers=["Content-Type", "Content-Disposition"]),
+            Middleware(RefuseUpdates),
+        ],
         exception_handlers={ServerError: _server_error},
         lifespan=lifespan,
     )

@@ -133,7 +133,7 @@ def _worker_main(store_path: str, conn: Any) -> None:
             reply = ("syntax", _one_line(_oxigraph_syntax(str(e), text)))
         except _TooLarge as e:
             reply = ("large", str(e))
-        except Exception as e:  # noqa: BLE001 - the engine's evaluation errors, told to the client
+        except Exception as e:  # the engine's evaluation errors, told to the client
             reply = ("error", f"the query failed: {e}")
         try:
             conn.send(reply)

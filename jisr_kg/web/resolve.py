@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -76,7 +77,10 @@ def _wants(request: Request, fmt: Format | None) -> Format | str:
     return "html" if chosen == "text/html" else by_media[chosen]
 
 
-async def _answer(request: Request, iri: str, fmt: Format | None, describe) -> Response:  # noqa: ANN001
+Describe = Callable[[Context, str], Awaitable[GraphResult]]
+
+
+async def _answer(request: Request, iri: str, fmt: Format | None, describe: Describe) -> Response:
     ctx: Context = request.app.state.ctx
     wanted = _wants(request, fmt)
     if wanted == "html":
