@@ -66,6 +66,13 @@ def test_bad_input(path: Path, tmp_path: Path) -> None:
             target.mkdir(parents=True, exist_ok=True)
         elif verb == "copy-data":
             shutil.copytree(ROOT / "data", target)
+        elif verb == "write":  # `write PATH TEXT`: a file holding TEXT as written (and a newline)
+            name, _, text = arg.partition(" ")
+            (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / name).write_text(text + "\n", encoding="utf-8")
+        elif verb == "big-literal":  # a Turtle file with one literal of 17 MiB, over the parser's limit
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text('<http://example.org/a> <http://example.org/p> "' + "a" * (17 << 20) + '" .\n')
         else:
             raise AssertionError(f"{path.name}: unknown setup {verb!r}")
     before = snapshot(tmp_path)

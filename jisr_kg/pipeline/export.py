@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import heapq
 import json
+import re
 
 from jisr_kg.pipeline.dataset import BuiltDataset
 from jisr_kg.rdf import formats
@@ -37,7 +38,12 @@ def write_lines(lines: list[str], fmt: str) -> bytes:
         return "".join(line + "\n" for line in lines).encode("utf-8")
     if fmt == "jsonld":
         return _jsonld(_parse(lines))
-    if fmt in ("turtle", "xml"):
+    if fmt == "xml":
+        _check_xml_chars(lines)
+        # XML parsers read a raw carriage return as a line feed: written as a reference it survives.
+        # (Oxigraph's own layout uses only line feeds and tabs, so every CR here is a literal's.)
+        return _oxigraph([(None, lines)], fmt).replace(b"\r", b"&#13;")
+    if fmt == "turtle":
         return _oxigraph([(None, lines)], fmt)
     raise ValueError(f"unknown format {fmt!r}")
 
@@ -58,6 +64,29 @@ def _parse(lines: list[str]):  # noqa: ANN202 - pyoxigraph triples, in the order
     import pyoxigraph as ox
 
     return ox.parse("\n".join(lines).encode("utf-8"), format=ox.RdfFormat.N_TRIPLES)
+
+
+#: A character XML 1.0 cannot carry at all, not even as a reference (its Char production), as
+#: Oxigraph's canonical N-Triples escapes it: \u0001 (and not after an escaped backslash).
+_NOT_XML = re.compile(r"(?<!\\)(?:\\\\)*\\u(000[0-8BCEF]|001[0-9A-F]|FFF[EF])")
+
+
+def _check_xml_chars(lines: list[str]) -> None:
+    """Refuse RDF/XML for data that XML 1.0 cannot carry (decision 20): a literal with a control
+    character such as U+0001 would make the file ill-formed, and no XML parser would read it."""
+    for line in lines:
+        if "\\u" in line:
+            found = _NOT_XML.search(line)
+            if found:
+                from jisr_kg.errors import JisrError
+                from jisr_kg.pipeline.reason import split
+
+                s, p, o = split(line)
+                where = " ".join(_curie(t[1:-1]) if t.startswith("<") else t for t in (s, p))
+                literal = o if len(o) <= 60 else o[:59] + "…"
+                raise JisrError(f"RDF/XML cannot carry the literal {literal} (the object of {where}): "
+                                f"XML 1.0 has no way to write U+{found.group(1)}; use another format, or "
+                                "remove the character from the data")
 
 
 def _oxigraph(graphs: list[tuple[str | None, list[str]]], fmt: str) -> bytes:

@@ -13,12 +13,28 @@ from pathlib import Path
 
 from jisr_kg.errors import InputError
 from jisr_kg.rdf import formats
-from jisr_kg.rdf.namespaces import XSD_STRING
+from jisr_kg.rdf.namespaces import ID, XSD_STRING
+
+#: What a relative IRI in a data file resolves against: one fixed base, the project's identifier
+#: space, so that an IRI never depends on where the folder lies (the cache is keyed by the files'
+#: bytes, not their location) and a copy of the folder means the same graph (decision 20).
+BASE_IRI = ID
+
+#: Oxigraph's parsers refuse a single token (a literal or an IRI) longer than this.
+MAX_TOKEN = 16 * 1024 * 1024
+
+#: The most that the entity references of an RDF/XML file may expand to, beyond the file itself:
+#: far more than any real use (namespace abbreviations), far less than an "entity bomb".
+MAX_ENTITY_EXPANSION = 8 * 1024 * 1024
 
 
-def parse_file(path: Path) -> list[str]:
+def parse_file(path: Path, index: int = 0) -> list[str]:
     """The triples of one file as N-Triples lines (the triples of every graph of a dataset file);
-    on failure an InputError naming the file, line and column."""
+    on failure an InputError naming the file, line and column.
+
+    Blank nodes are scoped to the file, as RDF says they are: each gets a new label, `_:f{index}b{n}`
+    for the n-th distinct blank node of the `index`-th file, so that `_:x` in two files is two nodes
+    and the same input always gives the same labels (Oxigraph names `[]` at random)."""
     import pyoxigraph as ox
 
     fmt = formats.rdf_by_extension(path.suffix) if path.suffix in formats.READ_EXTENSIONS else None
@@ -28,21 +44,127 @@ def parse_file(path: Path) -> list[str]:
         data = path.read_bytes()
     except OSError as e:
         raise InputError(e.strerror or "cannot read", path=path) from None
+    if fmt.name == "xml":
+        _check_entities(data, path)
+    blank: dict[str, str] = {}
+
+    def label(node: ox.BlankNode) -> str:
+        found = blank.get(node.value)
+        if found is None:
+            found = blank[node.value] = f"_:f{index}b{len(blank)}"
+        return found
+
+    lines = []
+    typed: dict[str, tuple] = {}  # each distinct typed literal, with the first triple that has it
+    BlankNode, Literal = ox.BlankNode, ox.Literal  # noqa: N806 - local names for the hot loop
     try:
-        return [f"{q.subject} {q.predicate} {q.object} ." for q in
-                ox.parse(data, format=getattr(ox.RdfFormat, fmt.oxigraph), base_iri=path.resolve().as_uri())]
+        for q in ox.parse(data, format=getattr(ox.RdfFormat, fmt.oxigraph), base_iri=BASE_IRI):
+            s, p, o = q.subject, q.predicate, q.object
+            s_nt = label(s) if type(s) is BlankNode else str(s)
+            if type(o) is BlankNode:
+                o_nt = label(o)
+            else:
+                o_nt = str(o)
+                if type(o) is Literal and o_nt[-1] == ">" and o_nt not in typed:
+                    typed[o_nt] = (o, s_nt, p)
+            lines.append(f"{s_nt} {p} {o_nt} .")
     except SyntaxError as e:
         raise InputError(f"syntax error: {_reason(e)}", path=path, line=e.lineno, column=e.offset) from None
+    except MemoryError:  # Oxigraph's buffer limit, raised as MemoryError
+        raise InputError(f"a literal or IRI longer than {MAX_TOKEN // (1024 * 1024)} MiB, "
+                         "more than the parser reads", path=path) from None
     except ValueError as e:  # invalid UTF-8, among others
         raise InputError(f"cannot read: {e}", path=path) from None
+    _check_literals(typed, path)
+    return lines
 
 
 def parse_files(paths: Iterable[Path]) -> set[str]:
-    """The triples of the files, merged."""
+    """The triples of the files, merged (each file's blank nodes its own)."""
     lines: set[str] = set()
-    for path in paths:
-        lines.update(parse_file(path))
+    for index, path in enumerate(paths):
+        lines.update(parse_file(path, index))
     return lines
+
+
+def _check_literals(typed: dict[str, tuple], path: Path) -> None:
+    """Refuse an ill-typed literal ("2011-06-31"^^xsd:date, "abc"^^xsd:integer).
+
+    Such a literal makes the data inconsistent under OWL 2 RL (rule dt-not-type), but each reasoner
+    noticed it differently: owlrl only among the triples it is shown, `reasonable` never (SHACL then
+    reported violations), and rdflib printed a traceback converting it. Checked here, with owlrl's
+    own table of lexical forms, every reasoner and every command gets the same one-line answer."""
+    if not typed:
+        return
+    from owlrl.DatatypeHandling import AltXSDToPYTHON
+
+    from jisr_kg.rdf.terms import compact
+
+    checks = {str(dt): f for dt, f in AltXSDToPYTHON.items() if str(dt) != XSD_STRING}
+    bad = []
+    for literal, s, p in typed.values():
+        convert = checks.get(literal.datatype.value)
+        if convert is None:
+            continue
+        try:
+            convert(literal.value)
+        except (ValueError, TypeError, ArithmeticError):
+            bad.append((literal, s, p))
+    if bad:
+        literal, s, p = bad[0]
+        where = f"{compact(s[1:-1]) if s.startswith('<') else s} {compact(p.value)}"
+        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+        raise InputError(f"{_clip(literal.value)!r} is not a valid {compact(literal.datatype.value)} "
+                         f"(the object of {where}){more}", path=path)
+
+
+def _check_entities(data: bytes, path: Path) -> None:
+    """Refuse RDF/XML whose entities would expand beyond MAX_ENTITY_EXPANSION (the "billion laughs"
+    attack: 750 bytes of nested entities exhaust the memory of the XML parser), or that declares
+    external or parameter entities (which would read other files). The expansion is counted, not
+    done: an entity's size is its text plus the sizes of the entities it refers to."""
+    import re
+
+    if b"<!ENTITY" not in data:
+        return
+    text = data.decode("utf-8", errors="replace")
+    refuse = "refused: {}; RDF/XML entities may only abbreviate text"
+    decl = re.compile(r"<!ENTITY\s+(%\s*)?([^\s%\"'>]+)\s+(?:\"([^\"]*)\"|'([^']*)'|(SYSTEM|PUBLIC)\b)", re.S)
+    entities: dict[str, str] = {}
+    lines: dict[str, int] = {}
+    for m in decl.finditer(text):
+        line = text.count("\n", 0, m.start()) + 1
+        if m.group(1) or m.group(5):
+            what = "is a parameter entity" if m.group(1) else "is external (it would read another file)"
+            raise InputError(refuse.format(f"the entity {m.group(2)} {what}"), path=path, line=line)
+        entities[m.group(2)] = m.group(3) if m.group(3) is not None else m.group(4)
+        lines[m.group(2)] = line
+    ref = re.compile(r"&([^\s&;#]+);")
+    sizes: dict[str, int] = {}
+
+    def size(name: str, seen: tuple[str, ...] = ()) -> int:
+        if name not in entities:
+            return 0  # a predefined entity (&amp;) or an undeclared one, which the parser refuses
+        if name in seen:
+            raise InputError(refuse.format(f"the entity {name} refers to itself"), path=path, line=lines[name])
+        if name not in sizes:
+            value = entities[name]
+            sizes[name] = len(value) + sum(size(r, (*seen, name)) for r in ref.findall(value))
+            if sizes[name] > MAX_ENTITY_EXPANSION:
+                raise InputError(refuse.format(f"the entity {name} expands to more than "
+                                               f"{MAX_ENTITY_EXPANSION // (1024 * 1024)} MiB (an entity bomb)"),
+                                 path=path, line=lines[name])
+        return sizes[name]
+
+    body = text[text.rfind("]>") + 2:] if "]>" in text else text
+    total = sum(size(name) for name in ref.findall(body))
+    if total > MAX_ENTITY_EXPANSION:
+        raise InputError(refuse.format(f"its entity references expand to more than "
+                                       f"{MAX_ENTITY_EXPANSION // (1024 * 1024)} MiB (an entity bomb)"), path=path)
+
+
+def _clip(text: str, width: int = 60) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def load(paths: Iterable[Path]):  # noqa: ANN201 - rdflib.Graph, typed loosely to keep rdflib out of import time

@@ -1,0 +1,197 @@
+"""Input as RDF means it, and bad input as a one-line refusal: blank nodes scoped per file, relative
+IRIs against one fixed base, parser limits that keep an entity bomb or a huge literal from eating the
+memory, ill-typed literals refused the same way whichever reasoner runs, and RDF/XML output that is
+well-formed XML or not written at all (decision 20)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import resource
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+ID = "https://w3id.org/jisr-kg/id/"
+#: The address space a command may use in the tests of parser limits: a few times what a build of
+#: our data needs, so that a regression fails with MemoryError (or a signal) instead of eating the machine.
+MEMORY_LIMIT = 3 << 30
+
+
+def run(*args: str, cwd: Path, cache: Path, stdin: str | None = None,
+        limit: int | None = MEMORY_LIMIT) -> subprocess.CompletedProcess[str]:
+    """`jisr-kg ARGS` in `cwd` with its own cache, under a memory limit."""
+
+    def cap() -> None:
+        if limit:
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    return subprocess.run(
+        [sys.executable, "-m", "jisr_kg", "--quiet", *args], input=stdin, capture_output=True, text=True,
+        cwd=cwd, env={**os.environ, "JISR_KG_CACHE": str(cache)}, preexec_fn=cap, timeout=600,
+    )
+
+
+def rows(result: subprocess.CompletedProcess[str]) -> list[dict[str, str]]:
+    assert result.returncode == 0, result.stderr
+    return list(csv.DictReader(io.StringIO(result.stdout)))
+
+
+def one_line(result: subprocess.CompletedProcess[str]) -> str:
+    """The command's refusal: exit 2 and one line on stderr (not a traceback, not a signal)."""
+    assert result.returncode == 2, (result.returncode, result.stderr[-2000:])
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr[-2000:]
+    return lines[0]
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# ---------------------------------------------------------------- blank nodes and relative IRIs
+
+
+def test_the_same_blank_node_label_in_two_files_is_two_nodes(tmp_path: Path) -> None:
+    write(tmp_path / "d" / "a.ttl", '_:x <http://example.org/name> "from a" .\n')
+    write(tmp_path / "d" / "b.ttl", '_:x <http://example.org/name> "from b" .\n')
+    r = run("--data", "d", "query", "-", "--format", "csv", cwd=tmp_path, cache=tmp_path / "cache",
+            stdin="SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s <http://example.org/name> ?o }")
+    assert rows(r) == [{"n": "2"}]
+
+
+def test_blank_nodes_get_the_same_labels_in_every_build(tmp_path: Path) -> None:
+    """Oxigraph names `[]` at random: the export of the same input must still be the same bytes."""
+    write(tmp_path / "d" / "a.ttl", '@prefix e: <http://example.org/> .\n'
+          'e:a e:knows [ e:name "one" ] , [ e:name "two" ] .\n_:x e:name "three" .\n')
+    exports = [run("--data", "d", "export", "--format", "ntriples", cwd=tmp_path, cache=tmp_path / f"cache{i}")
+               for i in (1, 2)]
+    assert exports[0].returncode == 0, exports[0].stderr
+    assert exports[0].stdout == exports[1].stdout
+    assert exports[0].stdout.count('<http://example.org/name> "') == 3
+
+
+def test_a_relative_iri_resolves_against_the_fixed_base_wherever_the_folder_lies(tmp_path: Path) -> None:
+    """A copy of the folder is the same graph: before, each copy had IRIs under its own path, and the
+    copy was served the first folder's IRIs from the cache (which is keyed by the bytes)."""
+    write(tmp_path / "first" / "a.ttl", '<thing/x> <http://example.org/name> "x" .\n')
+    shutil.copytree(tmp_path / "first", tmp_path / "copy")
+    query = "SELECT ?s WHERE { ?s <http://example.org/name> ?o }"
+    for folder in ("first", "copy"):
+        r = run("--data", folder, "query", "-", "--format", "csv", cwd=tmp_path, cache=tmp_path / "cache", stdin=query)
+        assert rows(r) == [{"s": ID + "thing/x"}], folder
+    fresh = run("--data", "copy", "query", "-", "--format", "csv", cwd=tmp_path, cache=tmp_path / "cache2", stdin=query)
+    assert rows(fresh) == [{"s": ID + "thing/x"}]
+
+
+# ---------------------------------------------------------------- parser limits
+
+
+def test_an_entity_bomb_is_refused_in_one_line_within_bounded_memory(tmp_path: Path) -> None:
+    entities = '<!ENTITY a0 "aaaaaaaaaa">\n' + "".join(
+        f'<!ENTITY a{i} "' + f"&a{i - 1};" * 10 + '">\n' for i in range(1, 10))
+    bomb = write(tmp_path / "d" / "bomb.rdf", f"""<?xml version="1.0"?>
+<!DOCTYPE rdf:RDF [
+{entities}]>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:e="http://example.org/">
+  <rdf:Description rdf:about="http://example.org/a"><e:p>&a9;</e:p></rdf:Description>
+</rdf:RDF>
+""")
+    assert bomb.stat().st_size < 800
+    message = one_line(run("--data", "d", "validate", cwd=tmp_path, cache=tmp_path / "cache", limit=1 << 30))
+    assert message.startswith("jisr-kg: error: d/bomb.rdf:")
+    assert "entity bomb" in message
+
+
+def test_rdfxml_entities_that_abbreviate_iris_are_still_read(tmp_path: Path) -> None:
+    """Ontology editors write RDF/XML with an entity per namespace: that is no bomb."""
+    write(tmp_path / "d" / "onto.rdf", """<?xml version="1.0"?>
+<!DOCTYPE rdf:RDF [
+  <!ENTITY owl "http://www.w3.org/2002/07/owl#">
+  <!ENTITY e "http://example.org/">
+]>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+  <rdf:Description rdf:about="&e;a"><rdf:type rdf:resource="&owl;Thing"/></rdf:Description>
+</rdf:RDF>
+""")
+    r = run("--data", "d", "query", "-", "--format", "csv", "--no-infer", cwd=tmp_path, cache=tmp_path / "cache",
+            stdin="SELECT ?t WHERE { <http://example.org/a> a ?t }")
+    assert rows(r) == [{"t": "http://www.w3.org/2002/07/owl#Thing"}]
+
+
+def test_a_literal_over_16_mib_is_refused_in_one_line(tmp_path: Path) -> None:
+    write(tmp_path / "d" / "big.ttl", '<http://example.org/a> <http://example.org/p> "' + "a" * (17 << 20) + '" .\n')
+    message = one_line(run("--data", "d", "validate", cwd=tmp_path, cache=tmp_path / "cache"))
+    assert message == "jisr-kg: error: d/big.ttl: a literal or IRI longer than 16 MiB, more than the parser reads"
+
+
+# ---------------------------------------------------------------- ill-typed literals
+
+
+@pytest.fixture(scope="module")
+def bad_date(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the project's data in which one claimed date is 31 June."""
+    root = tmp_path_factory.mktemp("bad-date")
+    shutil.copytree(ROOT / "data", root / "data")
+    infobox = root / "data" / "infobox.ttl"
+    text = infobox.read_text(encoding="utf-8")
+    assert '"2011-06-04"^^xsd:date' in text
+    infobox.write_text(text.replace('"2011-06-04"^^xsd:date', '"2011-06-31"^^xsd:date', 1), encoding="utf-8")
+    return root
+
+
+def test_an_invalid_date_gets_one_answer_whichever_reasoner_runs(bad_date: Path) -> None:
+    """owlrl called it an inconsistency, `reasonable` let SHACL report violations, and rdflib printed
+    a traceback on the way: now every reasoner gets the same line, naming the file."""
+    answers = {reasoner: one_line(run("--data", "data", "build", "-o", f"out-{reasoner}", "--reasoner", reasoner,
+                                      cwd=bad_date, cache=bad_date / f"cache-{reasoner}"))
+               for reasoner in ("rules", "owlrl", "reasonable")}
+    assert len(set(answers.values())) == 1, answers
+    assert answers["rules"].startswith("jisr-kg: error: data/infobox.ttl: '2011-06-31' is not a valid xsd:date")
+    assert not any((bad_date / f"out-{r}").exists() for r in answers)
+
+
+def test_coverage_with_an_ill_typed_offset_gives_one_line(tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "data", tmp_path / "data")
+    lead = tmp_path / "data" / "lead.ttl"
+    text = lead.read_text(encoding="utf-8")
+    assert "oa:start 1064 ;" in text
+    lead.write_text(text.replace("oa:start 1064 ;", 'oa:start "abc"^^xsd:integer ;', 1), encoding="utf-8")
+    message = one_line(run("--data", "data", "coverage", cwd=tmp_path, cache=tmp_path / "cache"))
+    assert message == ("jisr-kg: error: data/lead.ttl: 'abc' is not a valid xsd:integer "
+                       "(the object of sel:1064-1076 oa:start)")
+
+
+# ---------------------------------------------------------------- RDF/XML output
+
+
+def test_rdfxml_refuses_a_character_xml_cannot_carry(tmp_path: Path) -> None:
+    write(tmp_path / "d" / "a.ttl", '<http://example.org/a> <http://example.org/p> "x\\u0001y" .\n')
+    message = one_line(run("--data", "d", "export", "--format", "xml", cwd=tmp_path, cache=tmp_path / "cache"))
+    assert 'the literal "x\\u0001y"' in message and "U+0001" in message
+    turtle = run("--data", "d", "export", "--format", "turtle", cwd=tmp_path, cache=tmp_path / "cache")
+    assert turtle.returncode == 0 and '"x\\u0001y"' in turtle.stdout
+
+
+def test_rdfxml_output_is_well_formed_and_keeps_tabs_and_carriage_returns(tmp_path: Path) -> None:
+    import xml.dom.minidom
+
+    import pyoxigraph as ox
+
+    literal = '"tab\\there\\r\\nCRLF \\\\u0001"'  # an escaped backslash before u0001: no control character
+    write(tmp_path / "d" / "a.ttl", f"<http://example.org/a> <http://example.org/p> {literal} .\n")
+    r = subprocess.run([sys.executable, "-m", "jisr_kg", "--quiet", "--data", "d", "export", "--format", "xml"],
+                       capture_output=True, cwd=tmp_path, env={**os.environ, "JISR_KG_CACHE": str(tmp_path / "cache")})
+    assert r.returncode == 0, r.stderr
+    xml.dom.minidom.parseString(r.stdout)  # well-formed XML 1.0
+    values = {t.object.value for t in ox.parse(r.stdout, format=ox.RdfFormat.RDF_XML)
+              if t.predicate.value == "http://example.org/p"}
+    assert values == {"tab\there\r\nCRLF \\u0001"}
