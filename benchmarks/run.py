@@ -26,7 +26,7 @@ triples) is skipped and reported as "skipped (est. ...)" (plain owlrl at 100x wo
 `--reasoner owlrl`, which leaves out the premises no rule can use, about 3).
 `--include-slow` runs everything, `--skip-slow` skips anything estimated over 30 s.
 
-Writes README.md (only between `<!-- bench:start -->` and `<!-- bench:end -->`), benchmarks/results.json
+Writes docs/benchmarks.md (only between `<!-- bench:start -->` and `<!-- bench:end -->`), benchmarks/results.json
 and docs/benchmarks.png.
 """
 
@@ -751,10 +751,10 @@ def _qtime(q: dict | None) -> float:
 
 
 def write_readme(text: str) -> None:
-    readme = ROOT / "README.md"
+    readme = ROOT / "docs" / "benchmarks.md"
     content = readme.read_text(encoding="utf-8")
     if README_START not in content or README_END not in content:
-        print("README.md has no bench markers; the table is only in benchmarks/results.json", file=sys.stderr)
+        print("docs/benchmarks.md has no bench markers; the table is only in benchmarks/results.json", file=sys.stderr)
         return
     head, rest = content.split(README_START, 1)
     _old, tail = rest.split(README_END, 1)

@@ -299,8 +299,8 @@ def test_iri_parameter_with_syntax_is_refused(payload: str, monkeypatch: pytest.
     def never(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         raise AssertionError("the query was run")
 
-    monkeypatch.setattr(api, "run_oxigraph", never)
-    monkeypatch.setattr(api, "run_rdflib", never)
+    monkeypatch.setattr(api, "query_oxigraph", never)
+    monkeypatch.setattr(api, "query_rdflib", never)
     with pytest.raises(QueryError, match="IRI"):
         api.run_query("claims-by-claimant", {"claimant": payload})
 
@@ -379,17 +379,6 @@ def test_cli_refuses_bad_parameters() -> None:
 # ---------------------------------------------------------------- the catalogue cannot rot
 
 
-def test_readme_catalogue_is_current() -> None:
-    from jisr_kg.sparql.catalogue import END, START, render_catalogue
-
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert START in readme and END in readme
-    section = readme.split(START, 1)[1].split(END, 1)[0]
-    assert section.strip() == render_catalogue(stored_queries(QUERIES)).strip(), (
-        "README.md's catalogue is out of date: run `python -m jisr_kg.sparql.catalogue`"
-    )
-
-
 def test_queries_reference_is_current() -> None:
     from jisr_kg.sparql.catalogue import render_reference
 
@@ -409,23 +398,6 @@ def test_catalogue_lists_every_query_and_question() -> None:
         assert f"`{q.name}`" in table and f"jisr-kg query {q.name}" in reference
         for cq in q.cqs:
             assert known[cq].replace("|", "\\|") in table
-
-
-def test_sync_readme_touches_only_its_section(tmp_path: Path) -> None:
-    from jisr_kg.sparql.catalogue import END, START, render_catalogue, sync_readme
-
-    before = f"# Title\n\ntext before\n\n{START}\nold\n{END}\n\ntext after\n<!-- other:start -->\nx\n"
-    path = tmp_path / "README.md"
-    path.write_text(before, encoding="utf-8")
-    assert sync_readme(path) is True
-    after = path.read_text(encoding="utf-8")
-    assert after.startswith(f"# Title\n\ntext before\n\n{START}\n")
-    assert after.endswith(f"{END}\n\ntext after\n<!-- other:start -->\nx\n")
-    assert render_catalogue(stored_queries()).strip() in after
-    assert sync_readme(path) is False  # nothing left to change
-    path.write_text("# no markers\n", encoding="utf-8")
-    with pytest.raises(ValueError, match="catalogue:start"):
-        sync_readme(path)
 
 
 def test_stored_query_objects_are_the_packaged_ones() -> None:

@@ -1,4 +1,5 @@
-"""Keep the README's example output true: run every `$ jisr-kg ...` line of its ```console blocks.
+"""Keep the example outputs of the README and docs/*.md true: run every `$ jisr-kg ...` line of their
+```console blocks (in a temporary folder, so that `jisr-kg build` does not write the checkout's dist/).
 
     python tools/readme_examples.py --check   # exit 1 and show a diff when an output is stale
     python tools/readme_examples.py --write   # rewrite the outputs in place
@@ -15,14 +16,14 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-README = ROOT / "README.md"
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 BLOCK = re.compile(r"```console\n(.*?)```", re.S)
 TIMING = re.compile(r"\b\d+(\.\d+)? s\b")
 
 
-def run(command: str) -> str:
+def run(command: str, cwd: Path) -> str:
     cmd = re.sub(r"(^|\|\s*)jisr-kg\b", lambda m: f"{m.group(1)}{sys.executable} -m jisr_kg", command)
-    r = subprocess.run(["bash", "-c", cmd], cwd=ROOT, capture_output=True, text=True,
+    r = subprocess.run(["bash", "-c", cmd], cwd=cwd, capture_output=True, text=True,
                        timeout=600)
     return r.stdout
 
@@ -44,22 +45,29 @@ def normalise(output: str) -> str:
 
 
 def main() -> int:
+    import tempfile
+
     write = "--write" in sys.argv
-    text = README.read_text(encoding="utf-8")
     stale = 0
-    for start, end, command, shown in reversed(examples(text)):
-        actual = run(command)
-        if normalise(actual) != normalise(shown):
-            stale += 1
-            if write:
-                text = text[:start] + actual.rstrip("\n") + "\n" + text[end:]
-            else:
-                print(f"stale output for: $ {command}")
-                diff = difflib.unified_diff(normalise(shown).splitlines(), normalise(actual).splitlines(),
-                                            "README", "actual", lineterm="", n=1)
-                print("\n".join(list(diff)[:40]))
+    with tempfile.TemporaryDirectory(prefix="jisr-kg-examples-") as cwd:
+        for doc in DOCS:
+            text = doc.read_text(encoding="utf-8")
+            found = examples(text)
+            for start, end, command, shown in reversed(found):
+                actual = run(command, Path(cwd))
+                if normalise(actual) != normalise(shown):
+                    stale += 1
+                    if write:
+                        text = text[:start] + actual.rstrip("\n") + "\n" + text[end:]
+                    else:
+                        name = doc.relative_to(ROOT)
+                        print(f"stale output in {name} for: $ {command}")
+                        diff = difflib.unified_diff(normalise(shown).splitlines(), normalise(actual).splitlines(),
+                                                    str(name), "actual", lineterm="", n=1)
+                        print("\n".join(list(diff)[:40]))
+            if write and found:
+                doc.write_text(text, encoding="utf-8")
     if write:
-        README.write_text(text, encoding="utf-8")
         print(f"updated {stale} example(s)")
         return 0
     return 1 if stale else 0

@@ -1,13 +1,13 @@
 """Catalogue: the stored queries as documentation, rendered from their own headers.
 
-`render_catalogue` gives the table for README.md (between `<!-- catalogue:start -->` and
-`<!-- catalogue:end -->`), `render_reference` the full reference in docs/queries.md: each query's
-description, parameters with their kinds and defaults, the competency questions it answers (their text is
-in the query's own `questions:` header) and an example command. Both are generated, and a test checks that
-the files equal what is rendered, so the documentation cannot drift from the queries.
+`render_reference` gives docs/queries.md: the catalogue table (`render_catalogue`: name, summary,
+parameters, the competency questions answered), then each query's description, parameters with their
+kinds and defaults, the competency questions it answers (their text is in the query's own `questions:`
+header) and an example command. It is generated, and a test checks that the file equals what is
+rendered, so the documentation cannot drift from the queries.
 
-    python -m jisr_kg.sparql.catalogue           # rewrite the README section and docs/queries.md
-    python -m jisr_kg.sparql.catalogue --check   # exit 1 if either is out of date
+    python -m jisr_kg.sparql.catalogue           # rewrite docs/queries.md
+    python -m jisr_kg.sparql.catalogue --check   # exit 1 if it is out of date
 """
 
 from __future__ import annotations
@@ -18,9 +18,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from jisr_kg.sparql.query import StoredQuery, stored_queries
-
-START = "<!-- catalogue:start -->"
-END = "<!-- catalogue:end -->"
 
 KIND_NAMES = {"iri": "IRI", "string": "text", "integer": "integer", "decimal": "decimal", "date": "date",
               "boolean": "true/false"}
@@ -65,7 +62,7 @@ def render_catalogue(queries: Sequence[StoredQuery]) -> str:
         )
         text = _questions(q)
         answers = "<br>".join(f"{cq}: {_cell(text.get(cq, ''))}".rstrip(": ") for cq in q.cqs)
-        lines.append(f"| `{q.name}` | {_cell(q.summary)} | {params or '-'} | {answers or '-'} |")
+        lines.append(f"| [`{q.name}`](#{q.name}) | {_cell(q.summary)} | {params or '-'} | {answers or '-'} |")
     return "\n".join(lines) + "\n"
 
 
@@ -84,10 +81,8 @@ def render_reference(queries: Sequence[StoredQuery]) -> str:
         "with no value and no default stays unbound: the query then answers for every value.",
         "Each query's expected result is in `queries/expected/` and is checked by `tests/test_queries.py`.",
         "",
-        "| Query | Summary |",
-        "|---|---|",
+        render_catalogue(queries).rstrip(),
     ]
-    out += [f"| [`{q.name}`](#{q.name}) | {_cell(q.summary)} |" for q in queries]
     for q in queries:
         out += ["", f"## {q.name}", "", f"**{q.summary}**", ""]
         description = str(q.header.get("description", "")).strip()
@@ -115,26 +110,6 @@ def render_reference(queries: Sequence[StoredQuery]) -> str:
     return "\n".join(out) + "\n"
 
 
-def replace_section(text: str, body: str, start: str = START, end: str = END) -> str:
-    """`text` with everything between the two markers replaced by `body` (markers kept)."""
-    if start not in text or end not in text or text.index(start) > text.index(end):
-        raise ValueError(f"the file has no {start} ... {end} section")
-    head, rest = text.split(start, 1)
-    _, tail = rest.split(end, 1)
-    return f"{head}{start}\n{body.rstrip()}\n{end}{tail}"
-
-
-def sync_readme(readme_path: Path, queries: Sequence[StoredQuery] | None = None) -> bool:
-    """Rewrite the catalogue section of README.md, leaving the rest untouched. True if it changed."""
-    path = Path(readme_path)
-    text = path.read_text(encoding="utf-8")
-    new = replace_section(text, render_catalogue(queries if queries is not None else stored_queries()))
-    if new == text:
-        return False
-    path.write_text(new, encoding="utf-8")
-    return True
-
-
 def sync_reference(doc_path: Path, queries: Sequence[StoredQuery] | None = None) -> bool:
     """Write docs/queries.md. True if it changed."""
     path = Path(doc_path)
@@ -152,24 +127,17 @@ def main(argv: list[str] | None = None) -> int:
     from jisr_kg.paths import project_root
 
     p = argparse.ArgumentParser(prog="python -m jisr_kg.sparql.catalogue", description=__doc__.split("\n\n")[0])
-    p.add_argument("--check", action="store_true", help="only check; exit 1 if a file is out of date")
-    p.add_argument("--readme", type=Path, default=project_root() / "README.md")
+    p.add_argument("--check", action="store_true", help="only check; exit 1 if the file is out of date")
     p.add_argument("--reference", type=Path, default=project_root() / "docs" / "queries.md")
     args = p.parse_args(argv)
     queries = stored_queries()
     if args.check:
-        stale = []
-        readme = args.readme.read_text(encoding="utf-8")
-        if replace_section(readme, render_catalogue(queries)) != readme:
-            stale.append(str(args.readme))
         if not args.reference.is_file() or args.reference.read_text(encoding="utf-8") != render_reference(queries):
-            stale.append(str(args.reference))
-        for s in stale:
-            print(f"out of date: {s}", file=sys.stderr)
-        return 1 if stale else 0
-    for path, changed in ((args.readme, sync_readme(args.readme, queries)),
-                          (args.reference, sync_reference(args.reference, queries))):
-        print(f"{'updated' if changed else 'unchanged'}: {path}")
+            print(f"out of date: {args.reference}", file=sys.stderr)
+            return 1
+        return 0
+    changed = sync_reference(args.reference, queries)
+    print(f"{'updated' if changed else 'unchanged'}: {args.reference}")
     return 0
 
 
