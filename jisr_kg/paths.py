@@ -95,11 +95,22 @@ class _Digests:
         import json
 
         self.path = cache_root() / self.FILE
-        try:
-            self.known: dict[str, list] = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            self.known = {}
         self.changed = False
+        try:
+            known = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            known = {}
+        except (OSError, ValueError):
+            known = None
+        if not isinstance(known, dict):  # garbage in the file: trust none of it, and write it anew
+            known, self.changed = {}, True
+        # only well-formed entries: [size, mtime_ns, inode, sha256 hex]
+        self.known: dict[str, list] = {
+            k: e for k, e in known.items()
+            if isinstance(e, list) and len(e) == 4 and all(isinstance(x, int) for x in e[:3])
+            and isinstance(e[3], str) and len(e[3]) == 64 and all(c in "0123456789abcdef" for c in e[3])}
+        if len(self.known) != len(known):
+            self.changed = True
 
     def of(self, path: Path) -> bytes:
         try:

@@ -25,24 +25,30 @@ def build_dataset(
     progress: Progress | None = None,
 ):  # noqa: ANN201 - returns dataset.BuiltDataset
     """Load, derive the consensus view and reason, or take the result from the cache when the inputs
-    have not changed."""
+    have not changed. A damaged cache entry is rebuilt (with a note); commands that start together on
+    a cold cache build it once, the others wait for it."""
     inp = _inputs(data, reasoner, profile)
     key = inp.key()
-    if use_cache:
-        if key in _LOADED:
-            _LOADED[key] = _LOADED.pop(key)  # the most recently used goes last
-            return _LOADED[key]
-        cached = cache.load(key)
-        if cached is not None:
-            _remember(key, cached)
-            return cached
+    if not use_cache:
+        return _compile(inp, reasoner, profile, progress)
+    if key in _LOADED:
+        _LOADED[key] = _LOADED.pop(key)  # the most recently used goes last
+        return _LOADED[key]
+    cached = cache.load(key, progress)
+    if cached is None:
+        with cache.lock(key, progress):
+            cached = cache.load(key, progress)  # built by another process while this one waited
+            if cached is None:
+                cached = _compile(inp, reasoner, profile, progress)
+                cache.save(cached, progress)
+    _remember(key, cached)
+    return cached
+
+
+def _compile(inp: Inputs, reasoner: str, profile: str, progress: Progress | None):  # noqa: ANN202
     from jisr_kg.pipeline.dataset import compile_dataset
 
-    built = compile_dataset(inp, reasoner=reasoner, profile=profile, progress=progress)  # type: ignore[arg-type]
-    if use_cache:
-        cache.save(built)
-        _remember(key, built)
-    return built
+    return compile_dataset(inp, reasoner=reasoner, profile=profile, progress=progress)  # type: ignore[arg-type]
 
 
 #: Datasets this process has loaded, by key, least recently used first: a library user (or a test)
@@ -50,6 +56,8 @@ def build_dataset(
 #: long-running process (the server, a notebook) keeps at most LOADED_MAX of them in memory.
 _LOADED: dict = {}
 LOADED_MAX = 2
+#: Stores made in a temporary folder when the cache cannot be written, by key.
+_SCRATCH: dict[str, Path] = {}
 
 
 def _remember(key: str, built) -> None:  # noqa: ANN001 - dataset.BuiltDataset
@@ -62,12 +70,24 @@ def ensure_store(
     data: Path | list[Path] | None = None, *, reasoner: str = DEFAULT_REASONER, profile: str = "owlrl",
     progress: Progress | None = None,
 ) -> Path:
-    """The on-disk Oxigraph store of the built dataset, built first if the inputs changed."""
+    """The on-disk Oxigraph store of the built dataset, built first if the inputs changed (or was
+    damaged). Without a writable cache, a store in a temporary folder, removed at exit."""
     inp = _inputs(data, reasoner, profile)
     key = inp.key()
+    if key in _SCRATCH:
+        return _SCRATCH[key]
     if not cache.has(key):
-        build_dataset(data, reasoner=reasoner, profile=profile, progress=progress)
-    return cache.store_path(key)
+        built = build_dataset(data, reasoner=reasoner, profile=profile, progress=progress)
+        if not cache.has(key):  # the cache could not be written
+            _SCRATCH[key] = cache.scratch_store(built, progress)
+            return _SCRATCH[key]
+    try:
+        return cache.store_path(key, progress)
+    except OSError as e:  # e.g. a read-only cache that has the graphs but no store yet
+        (progress or (lambda _m: None))(f"warning: cannot make the store in the cache ({e}); using a temporary one")
+        _SCRATCH[key] = cache.scratch_store(build_dataset(data, reasoner=reasoner, profile=profile,
+                                                          progress=progress), progress)
+        return _SCRATCH[key]
 
 
 def _inputs(data: Path | list[Path] | None, reasoner: str, profile: str) -> Inputs:
@@ -137,6 +157,10 @@ def build_release(
 
     say(f"writing {out_dir}")
     outputs["validation-report.txt"] = report.format("text").encode("utf-8")
+    # the schema the data follows and the shapes that checked it travel with the release, as they are
+    inp = _inputs(data, reasoner, profile)
+    for path in (*inp.ontology, inp.shapes):
+        outputs[path.name] = path.read_bytes()
     files = {name: (len(data), hashlib.sha256(data).hexdigest()) for name, data in outputs.items()}
     outputs["void.ttl"] = describe(built, files)
 
