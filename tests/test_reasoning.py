@@ -144,6 +144,7 @@ def _plain_owlrl(lines: set[str], messages: list[str] | None = None):  # noqa: A
     return "entails", (entailed, messages)
 
 
+@pytest.mark.slow  # plain owlrl on the whole graph: the reference, about half a minute
 def test_both_ways_of_running_owlrl_give_exactly_its_entailments() -> None:
     """The owlrl fast path (irrelevant premises and owlrl's reflexive sameAs left out) and the default
     `rules` reasoner (owlrl on the schema, jisr_kg/rules.py on the instances) must both give exactly
