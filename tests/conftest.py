@@ -20,6 +20,36 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ["JISR_KG_CACHE"] = tempfile.mkdtemp(prefix="jisr-kg-test-cache-")
 
 
+def _checkout_files() -> set[str] | None:
+    """Untracked and ignored paths of the checkout (git's view), or None outside a git checkout."""
+    r = subprocess.run(["git", "status", "--porcelain", "--ignored", "--untracked-files=all"], cwd=ROOT,
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        return None
+    skip = ("__pycache__", ".pytest_cache", ".ruff_cache", ".egg-info")
+    return {line[3:] for line in r.stdout.splitlines() if line[:2] in ("??", "!!") and not any(s in line for s in skip)}
+
+
+_BEFORE: set[str] | None = None
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    global _BEFORE
+    # No test may write into the checkout (a build into its dist/, a file beside the data). Checked in
+    # CI, where the clone is clean and nobody else works in it.
+    if os.environ.get("CI"):
+        _BEFORE = _checkout_files()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _BEFORE is None:
+        return
+    new = sorted((_checkout_files() or set()) - _BEFORE)
+    if new:
+        print(f"\ntests wrote into the checkout: {', '.join(new[:10])}", file=sys.stderr)
+        session.exitstatus = 1
+
+
 def jisr(*args: str, stdin: str | None = None, cwd: Path | None = None,
          env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
     """Run `jisr-kg ARGS` in a new process, as a user would."""
