@@ -318,8 +318,10 @@ def make_parser() -> argparse.ArgumentParser:
     __import__("jisr_kg.cli.serve", fromlist=["add_parser"]).add_parser(sub, common)
     # -- find (issue 14) and site (issue 13) register from their own modules
     from jisr_kg.cli.find import add_parser as add_find
+    from jisr_kg.cli.site import add_parser as add_site
 
     add_find(sub, common)
+    add_site(sub, common)
     return p
 
 
