@@ -47,14 +47,16 @@ Respond = Callable[[http.server.BaseHTTPRequestHandler, Server], None]
 
 
 @contextlib.contextmanager
-def serve(respond: Respond, *, family: socket.AddressFamily = socket.AF_INET) -> Iterator[Server]:
-    """A threaded HTTP server on a free loopback port; `respond(handler, server)` answers each request."""
+def serve(respond: Respond, *, family: socket.AddressFamily = socket.AF_INET,
+          read_body: bool = True) -> Iterator[Server]:
+    """A threaded HTTP server on a free loopback port; `respond(handler, server)` answers each request
+    (after reading its body, unless `read_body` is false)."""
     host = "::1" if family == socket.AF_INET6 else "127.0.0.1"
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def handle_one(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
+            body = self.rfile.read(length) if length and read_body else b""
             state.seen.append(Seen(self.command, self.path, dict(self.headers.items()), body))
             try:
                 respond(self, state)
@@ -208,6 +210,27 @@ def test_booleans_come_back_in_their_canonical_form() -> None:
         r = jisr("query", "-", "--endpoint", f"{s.base}/sparql", "--format", "csv", stdin="SELECT * { ?s ?p ?o }")
     assert r.returncode == 0, r.stderr.decode()
     assert r.stdout.decode().splitlines() == ["b,c", "true,false"]
+
+
+def test_a_store_that_refuses_a_large_body_at_once_is_heard() -> None:
+    """A 401 sent before the body is read (then the connection closed) is the error, not "broken pipe"."""
+    from jisr_kg.errors import StoreError
+    from jisr_kg.store.push import put_graph
+
+    def refuse(h: http.server.BaseHTTPRequestHandler, s: Server) -> None:
+        h.send_response(401)
+        h.send_header("WWW-Authenticate", 'Digest realm="SPARQL", nonce="x", qop="auth"')
+        h.send_header("Content-Length", "0")
+        h.send_header("Connection", "close")
+        h.end_headers()
+        h.wfile.flush()
+        h.connection.shutdown(socket.SHUT_WR)
+        h.close_connection = True
+
+    with serve(refuse, read_body=False) as s:
+        with pytest.raises(StoreError, match="HTTP 401 Unauthorized: it asks for Digest authentication"):
+            put_graph(f"{s.base}/sparql-graph-crud-auth", "http://example.org/g", b"<a> <b> <c> .\n" * 400_000,
+                      "application/n-triples", timeout=20)
 
 
 # ---------------------------------------------------------------- credentials and redirects

@@ -247,6 +247,9 @@ def http_request(method: str, url: str, *, body: bytes | None = None, headers: d
             shown = f"{method} {target.public}"
             continue
         detail = _first_line(data)
+        if status == 401 and answer_headers.get("WWW-Authenticate", "").lower().startswith("digest"):
+            detail = ("it asks for Digest authentication, and this client sends Basic only (Virtuoso: use "
+                      "/sparql-graph-crud with update rights granted, see docs/stores.md)")
         message = f"{shown}: the store answered HTTP {status} {reason}" + (f": {detail}" if detail else "")
         raise StoreError(message)
     raise StoreError(f"{shown}: more than {MAX_REDIRECTS} redirects")
@@ -291,8 +294,17 @@ def _exchange(method: str, target: Target, body: bytes | None, headers: dict[str
         conn.connect()
         if expired.is_set():
             raise late
-        conn.request(method, target.path, body=body, headers=sent)
-        resp = conn.getresponse()
+        try:
+            conn.request(method, target.path, body=body, headers=sent)
+        except (BrokenPipeError, ConnectionResetError) as e:
+            # A server that refuses a large body (401, 413) answers at once and closes its side: its
+            # answer says why, "broken pipe" does not. Read it if it is there.
+            try:
+                resp = conn.getresponse()
+            except (http.client.HTTPException, OSError):
+                raise e from None
+        else:
+            resp = conn.getresponse()
         data = resp.read()
         if expired.is_set():  # a socket shut down mid-answer can look like a short, complete one
             raise late
