@@ -1,24 +1,51 @@
-"""VoID and DCAT description of a release: what the dataset is, its size, licence, source and files."""
+"""VoID and DCAT description of a release: what the dataset is, its version, size, licence, source
+and files.
+
+Each file of the release is a dcat:Distribution with an IRI to download it from (dcat:downloadURL),
+its media type as an IRI of the IANA registry (dcat:mediaType), its size and an SPDX checksum; each
+RDF dump is also a void:dataDump. The files are published under DOWNLOAD_BASE, the project's w3id
+namespace beside the identifiers (decision 20). Every namespace used is bound, so that the Turtle
+has no auto-named prefix (ns1:).
+"""
 
 from __future__ import annotations
 
 import rdflib
-from rdflib import RDF, XSD, Literal, URIRef
+from rdflib import OWL, RDF, XSD, BNode, Literal, URIRef
 
 from jisr_kg import __version__
 from jisr_kg.pipeline.dataset import new_graph
-from jisr_kg.rdf.namespaces import ASSERTED_GRAPH, CONSENSUS_GRAPH, DATASET, DCTERMS, ID, INFERRED_GRAPH, PREFIXES
+from jisr_kg.rdf import formats
+from jisr_kg.rdf.namespaces import (
+    ASSERTED_GRAPH,
+    BASE,
+    CONSENSUS_GRAPH,
+    DATASET,
+    DCTERMS,
+    ID,
+    INFERRED_GRAPH,
+    ONTOLOGY,
+    PREFIXES,
+)
 
 VOID = rdflib.Namespace(PREFIXES["void"])
 DCAT = rdflib.Namespace(PREFIXES["dcat"])
 DCT = rdflib.Namespace(DCTERMS)
+SPDX = rdflib.Namespace("http://spdx.org/rdf/terms#")
 SOURCE = URIRef(PREFIXES["src"] + "june-2011-jisr-ash-shughur-clashes")
 LICENSE = URIRef("https://creativecommons.org/licenses/by-sa/4.0/")
+#: Where the files of a release are downloaded from: `dist/` published under the project's namespace.
+DOWNLOAD_BASE = BASE + "dist/"
+#: The IANA media types registry: a media type's IRI is this plus the type ("text/turtle").
+IANA_MEDIA_TYPES = "https://www.iana.org/assignments/media-types/"
+#: Media types of the files that are not RDF.
+OTHER_MEDIA_TYPES = {".txt": "text/plain"}
 
 
 def describe(built, files: dict[str, tuple[int, str]]) -> bytes:  # noqa: ANN001 - BuiltDataset
     """VoID/DCAT Turtle for the built dataset; `files` maps each file name to (bytes, sha256)."""
     g = new_graph()
+    g.bind("spdx", SPDX)
     ds = URIRef(DATASET)
     g.add((ds, RDF.type, VOID.Dataset))
     g.add((ds, RDF.type, DCAT.Dataset))
@@ -30,7 +57,10 @@ def describe(built, files: dict[str, tuple[int, str]]) -> bytes:  # noqa: ANN001
         "clashes' (CC BY-SA 4.0).", lang="en")))
     g.add((ds, DCT.license, LICENSE))
     g.add((ds, DCT.source, SOURCE))
-    g.add((ds, DCT.hasVersion, Literal(__version__)))
+    # the release's version, the package's and the ontology's owl:versionInfo are one (tests/test_release.py)
+    g.add((ds, DCAT.version, Literal(__version__)))
+    g.add((ds, OWL.versionInfo, Literal(__version__)))
+    g.add((ds, DCT.conformsTo, URIRef(ONTOLOGY)))
     g.add((ds, VOID.uriSpace, Literal(ID)))
     g.add((ds, VOID.vocabulary, URIRef(PREFIXES["jkg"])))
     _counts(g, ds, [line for name in built.names() for line in built.lines[name]])
@@ -43,11 +73,26 @@ def describe(built, files: dict[str, tuple[int, str]]) -> bytes:  # noqa: ANN001
         _counts(g, part, built.lines[name])
     for name, (size, digest) in sorted(files.items()):
         dist = URIRef(f"{DATASET}/distribution/{name}")
+        url = URIRef(DOWNLOAD_BASE + name)
         g.add((ds, DCAT.distribution, dist))
         g.add((dist, RDF.type, DCAT.Distribution))
-        g.add((dist, DCAT.downloadURL, Literal(name)))
+        g.add((dist, DCT.title, Literal(name)))
+        g.add((dist, DCAT.downloadURL, url))
+        g.add((dist, DCAT.accessURL, url))
+        suffix = name[name.rfind("."):]
+        fmt = formats.rdf_by_extension(suffix)
+        media_type = fmt.media_type if fmt else OTHER_MEDIA_TYPES.get(suffix)
+        if media_type:
+            g.add((dist, DCAT.mediaType, URIRef(IANA_MEDIA_TYPES + media_type)))
+        if fmt:
+            g.add((ds, VOID.dataDump, url))
         g.add((dist, DCAT.byteSize, Literal(size, datatype=XSD.nonNegativeInteger)))
-        g.add((dist, URIRef("http://spdx.org/rdf/terms#checksum"), Literal(digest)))
+        # a blank node, written inline as [ ... ]: Turtle then has no label that could change between builds
+        checksum = BNode()
+        g.add((dist, SPDX.checksum, checksum))
+        g.add((checksum, RDF.type, SPDX.Checksum))
+        g.add((checksum, SPDX.algorithm, SPDX.checksumAlgorithm_sha256))
+        g.add((checksum, SPDX.checksumValue, Literal(digest, datatype=XSD.hexBinary)))
         g.add((dist, DCT.license, LICENSE))
     return g.serialize(format="turtle", encoding="utf-8")
 
