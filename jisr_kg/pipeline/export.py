@@ -4,7 +4,7 @@ Every format is written from the triples in one sorted order (by their N-Triples
 graph always gives the same bytes: rdflib's own N-Triples, N-Quads, TriG, JSON-LD and RDF/XML follow
 Python's per-process hash order. N-Triples, N-Quads and JSON-LD are written here; Turtle, TriG and
 RDF/XML by Oxigraph, which keeps the order it is given (and is several times faster than rdflib's
-serialisers). The graph holds no blank nodes, so no label changes from run to run.
+serialisers). Blank nodes get their labels at load, the same in every run (`load.parse_file`).
 """
 
 from __future__ import annotations
