@@ -165,9 +165,18 @@ def test_the_deadline_covers_the_whole_request_in_the_library() -> None:
         assert time.monotonic() - t < 5
 
 
-def test_a_timeout_that_is_not_a_positive_number_is_a_usage_error() -> None:
+def test_a_request_without_a_deadline_is_refused() -> None:
+    from jisr_kg.errors import UsageError
+    from jisr_kg.sparql.remote import remote_query
+
     r = jisr("query", "-", "--endpoint", "http://127.0.0.1:9/sparql", "--timeout", "0", stdin="ASK {}")
-    assert r.returncode == 2 and "--timeout takes a positive number of seconds" in one_line_error(r)
+    assert r.returncode == 2 and "--timeout 0 (no limit) is for local queries" in one_line_error(r)
+    for value in ("0", "-1", "nan", "inf"):
+        r = jisr("push", "--endpoint", "http://127.0.0.1:9/sparql", "--timeout", value)
+        assert r.returncode == 2 and "--timeout takes a positive number of seconds" in one_line_error(r), value
+    for value in (0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(UsageError):
+            remote_query("http://127.0.0.1:9/sparql", "ASK {}", timeout=value)
 
 
 # ---------------------------------------------------------------- the request

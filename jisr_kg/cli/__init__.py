@@ -160,6 +160,9 @@ def cmd_query(args: argparse.Namespace, console: Console) -> int:
             flags = " and ".join([", ".join(local_only[:-1]), local_only[-1]] if len(local_only) > 1 else local_only)
             raise UsageError(f"{flags} cannot go with --endpoint (a remote query runs on the "
                              "store's data, with the store's engine)")
+        if args.timeout == 0:  # a request with no deadline is what issue 11 calls a hang
+            raise UsageError("--timeout 0 (no limit) is for local queries; with --endpoint give a positive "
+                             "number of seconds")
     # ---- end remote stores
     target = _output(args)
     q = resolve(args.query)
