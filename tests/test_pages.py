@@ -16,6 +16,8 @@ from conftest import ROOT
 pytest.importorskip("starlette")
 pytest.importorskip("jinja2")
 
+pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
+
 HTML = {"accept": "text/html"}
 MAIN_PAGES = ["/", "/disputes", "/source", "/timeline", "/map", "/search?q=landis", "/ontology",
               "/id/actor/joshua-landis", "/id/event/mutiny", "/id/claim/uprising-opposition-mutiny",

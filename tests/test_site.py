@@ -43,6 +43,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.mark.slow  # the whole site: about a minute
 def test_every_link_of_the_site_leads_somewhere(site: Path) -> None:
     pages = sorted(site.rglob("*.html"))
     assert len(pages) > 1000
@@ -68,6 +69,7 @@ def test_every_link_of_the_site_leads_somewhere(site: Path) -> None:
     assert broken[:20] == []
 
 
+@pytest.mark.slow
 def test_every_iri_of_the_data_has_its_page_and_rdf(site: Path) -> None:
     query = f"""SELECT DISTINCT ?s WHERE {{ {{ ?s ?p ?o }} UNION {{ ?x ?p ?s }}
                 FILTER (isIRI(?s) && STRSTARTS(STR(?s), "{ID}")) }}"""
@@ -84,6 +86,7 @@ def test_every_iri_of_the_data_has_its_page_and_rdf(site: Path) -> None:
     assert "Joshua Landis" in ttl
 
 
+@pytest.mark.slow
 def test_the_site_is_complete_and_self_contained(site: Path) -> None:
     for name in ("index.html", "disputes.html", "source.html", "timeline.html", "map.html", "ontology.html",
                  "search.html", "search-all.html", "search-index.json", "static/style.css", "static/search.js"):
