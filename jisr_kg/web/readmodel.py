@@ -17,7 +17,7 @@ from datetime import date
 from functools import cached_property
 from pathlib import Path
 
-from jisr_kg.rdf.namespaces import ASSERTED_GRAPH, ID, JKG, ONTOLOGY, RDF, RDFS, SCHEMA, SKOS
+from jisr_kg.rdf.namespaces import ASSERTED_GRAPH, ID, JKG, ONTOLOGY, PROV, RDF, RDFS, SCHEMA, SKOS
 from jisr_kg.rdf.terms import Term, compact
 from jisr_kg.sparql.results import SelectResult
 
@@ -153,23 +153,18 @@ def open_store(store_path: Path) -> Reader:
 # ---------------------------------------------------------------- claims
 
 
-_CLAIMS = """
+# (one pattern per query: Oxigraph plans a chain of OPTIONALs after a VALUES block badly, ~50 ms for
+# five claims; the claims' own triples and their evidence come back in about a millisecond each)
+_CLAIM_TRIPLES = """
+SELECT ?claim ?p ?o WHERE { GRAPH <%s> { VALUES ?claim { %s } ?claim ?p ?o } }
+"""
+_CLAIM_EVIDENCE = """
 PREFIX jkg: <https://w3id.org/jisr-kg/ontology#>
-PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>
-PREFIX prov: <http://www.w3.org/ns/prov#>
 PREFIX oa: <http://www.w3.org/ns/oa#>
-SELECT ?claim ?subject ?predicate ?object ?claimant ?standing ?modality ?verb ?span ?start ?end WHERE {
-  VALUES ?claim { %s }
+SELECT ?claim ?span ?start ?end WHERE {
   GRAPH <%s> {
-    ?claim a jkg:Claim .
-    OPTIONAL { ?claim rdf:subject ?subject }
-    OPTIONAL { ?claim rdf:predicate ?predicate }
-    OPTIONAL { ?claim rdf:object ?object }
-    OPTIONAL { ?claim prov:wasAttributedTo ?claimant }
-    OPTIONAL { ?claim jkg:standing ?standing }
-    OPTIONAL { ?claim jkg:modality ?modality }
-    OPTIONAL { ?claim jkg:reportingVerb ?verb }
-    OPTIONAL { ?claim jkg:evidence ?span . ?span oa:hasSelector ?sel . ?sel oa:start ?start ; oa:end ?end }
+    VALUES ?claim { %s }
+    ?claim jkg:evidence ?span . ?span oa:hasSelector ?sel . ?sel oa:start ?start ; oa:end ?end
   }
 }
 """
@@ -229,34 +224,45 @@ def claims(reader: Reader, iris: list[str]) -> dict[str, dict]:
     evidence inside its sentence, its figure, and its links to other claims both ways."""
     if not iris:
         return {}
-    rows = reader.rows(_CLAIMS % (_values(iris), ASSERTED_GRAPH))
+    keys = _values(iris)
+    props: dict[str, dict[str, Term]] = defaultdict(dict)
+    is_claim = set()
+    for r in reader.rows(_CLAIM_TRIPLES % (ASSERTED_GRAPH, keys)):
+        c, prop, o = r["claim"].value, r["p"].value, r["o"]
+        if prop == RDF + "type" and o.value == JKG + "Claim":
+            is_claim.add(c)
+        props[c].setdefault(prop, o)
     out: dict[str, dict] = {}
     objects = set()
-    for r in rows:
-        c = r["claim"].value
-        d = out.get(c)
+    for c in iris:
+        if c not in is_claim or c in out:
+            continue
+        got = props[c]
+        obj = got.get(RDF + "object")
+        standing, modality = got.get(JKG + "standing"), got.get(JKG + "modality")
+        out[c] = {
+            "iri": c, "label": reader.label(c), "name": compact(c), "path": path_of(c),
+            "subject": reader.ref(_v(got.get(RDF + "subject"))),
+            "predicate": reader.ref(_v(got.get(RDF + "predicate"))),
+            "object": _object(reader, obj),
+            "claimant": reader.ref(_v(got.get(PROV + "wasAttributedTo"))),
+            "standing": reader.label(standing.value) if standing else None,
+            "modality": reader.label(modality.value) if modality else None,
+            "verb": _v(got.get(JKG + "reportingVerb")), "evidence": [], "links": [], "figure": None,
+        }
+        if obj is not None and obj.kind == "uri":
+            objects.add(obj.value)
+    for r in reader.rows(_CLAIM_EVIDENCE % (ASSERTED_GRAPH, keys)):
+        d = out.get(r["claim"].value)
         if d is None:
-            obj = r["object"]
-            d = out[c] = {
-                "iri": c, "label": reader.label(c), "name": compact(c), "path": path_of(c),
-                "subject": reader.ref(_v(r["subject"])),
-                "predicate": reader.ref(_v(r["predicate"])),
-                "object": _object(reader, obj),
-                "claimant": reader.ref(_v(r["claimant"])),
-                "standing": reader.label(r["standing"].value) if r["standing"] else None,
-                "modality": reader.label(r["modality"].value) if r["modality"] else None,
-                "verb": _v(r["verb"]), "evidence": [], "links": [], "figure": None,
-            }
-            if obj is not None and obj.kind == "uri":
-                objects.add(obj.value)
-        if r["start"] is not None and r["end"] is not None:
-            try:
-                s, e = int(r["start"].value), int(r["end"].value)
-            except ValueError:
-                continue
-            ev = {"span": compact(r["span"].value), "span_path": path_of(r["span"].value), **reader.sentence(s, e)}
-            if ev not in d["evidence"]:
-                d["evidence"].append(ev)
+            continue
+        try:
+            s, e = int(r["start"].value), int(r["end"].value)
+        except ValueError:
+            continue
+        ev = {"span": compact(r["span"].value), "span_path": path_of(r["span"].value), **reader.sentence(s, e)}
+        if ev not in d["evidence"]:
+            d["evidence"].append(ev)
     for d in out.values():
         d["evidence"].sort(key=lambda ev: ev["start"])
     figs = figures(reader, sorted(objects))
