@@ -170,6 +170,27 @@ def test_coverage_with_an_ill_typed_offset_gives_one_line(tmp_path: Path) -> Non
                        "(the object of sel:1064-1076 oa:start)")
 
 
+@pytest.mark.parametrize(("lexical", "datatype"), [("abc", "integer"), ("2011-13-01", "date"), ("maybe", "boolean"),
+                                                   ("abc", "duration"), ("1.5.2", "decimal")])
+def test_an_ill_typed_literal_is_refused_with_its_file(tmp_path: Path, lexical: str, datatype: str) -> None:
+    """xsd:duration is no OWL 2 RL datatype, but rdflib printed its conversion traceback all the same."""
+    write(tmp_path / "d" / "a.ttl", f'<http://example.org/a> <http://example.org/p> '
+          f'"{lexical}"^^<http://www.w3.org/2001/XMLSchema#{datatype}> .\n')
+    message = one_line(run("--data", "d", "validate", cwd=tmp_path, cache=tmp_path / "cache"))
+    assert message == (f"jisr-kg: error: d/a.ttl: {lexical!r} is not a valid xsd:{datatype} "
+                       "(the object of <http://example.org/a> <http://example.org/p>)")
+
+
+def test_well_typed_literals_of_every_kind_are_read(tmp_path: Path) -> None:
+    values = ['"12"^^xsd:integer', '"-1.5"^^xsd:decimal', '"2011-06-04"^^xsd:date', '"2011-06"^^xsd:gYearMonth',
+              '"2011"^^xsd:gYear', '"true"^^xsd:boolean', '"P1Y2M3DT4H"^^xsd:duration', '"PT1H"^^xsd:dayTimeDuration',
+              '"2011-06-04T10:00:00Z"^^xsd:dateTime', '"00ff"^^xsd:hexBinary']
+    write(tmp_path / "d" / "a.ttl", "@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .\n"
+          f"<http://example.org/a> <http://example.org/p> {', '.join(values)} .\n")
+    r = run("--data", "d", "validate", cwd=tmp_path, cache=tmp_path / "cache")
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+
+
 # ---------------------------------------------------------------- RDF/XML output
 
 

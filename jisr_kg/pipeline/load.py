@@ -97,10 +97,15 @@ def _check_literals(typed: dict[str, tuple], path: Path) -> None:
     if not typed:
         return
     from owlrl.DatatypeHandling import AltXSDToPYTHON
+    from rdflib.term import XSDToPython
 
     from jisr_kg.rdf.terms import compact
 
-    checks = {str(dt): f for dt, f in AltXSDToPYTHON.items() if str(dt) != XSD_STRING}
+    # owlrl's forms for the OWL 2 RL datatypes; rdflib's for the few others it converts (xsd:duration),
+    # which would otherwise print rdflib's conversion traceback when pyshacl reads the graph
+    checks = {str(dt): f for dt, f in XSDToPython.items() if f is not None}
+    checks.update((str(dt), f) for dt, f in AltXSDToPYTHON.items())
+    checks.pop(XSD_STRING, None)
     bad = []
     for literal, s, p in typed.values():
         convert = checks.get(literal.datatype.value)
