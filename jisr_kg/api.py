@@ -54,7 +54,8 @@ def run_text(
     raise QueryError(f"unknown engine {engine!r} (choose from {', '.join(ENGINES)})")
 
 
-def validate_data(data: DataArg = None, *, reasoner: str = DEFAULT_REASONER, progress: Progress | None = None):  # noqa: ANN201
+def validate_data(data: DataArg = None, *, reasoner: str = DEFAULT_REASONER, progress: Progress | None = None,  # noqa: ANN201
+                  validator: str = "sparql"):
     """Validate the built dataset (the project's data, or the given files) against the shapes.
 
     >>> from jisr_kg import validate_data
@@ -66,7 +67,7 @@ def validate_data(data: DataArg = None, *, reasoner: str = DEFAULT_REASONER, pro
     built = build_dataset(data, reasoner=reasoner, progress=progress)
     if progress:
         progress("validating")
-    return validate_dataset(built)
+    return validate_dataset(built, validator=validator, progress=progress)
 
 
 def export_data(

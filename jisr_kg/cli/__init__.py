@@ -95,7 +95,7 @@ def cmd_build(args: argparse.Namespace, console: Console) -> int:
 
     t = time.perf_counter()
     s = build_release(Path(args.output), _data(args), reasoner=args.reasoner, profile=args.profile,
-                      progress=console.progress)
+                      progress=console.progress, validator=args.validator)
     total = time.perf_counter() - t
     print(f"built {s.out_dir} in {total:.2f} s")
     print(f"  triples: {s.triples['asserted']} asserted, {s.triples['consensus']} consensus, "
@@ -109,7 +109,7 @@ def cmd_validate(args: argparse.Namespace, console: Console) -> int:
     from jisr_kg.api import validate_data
 
     paths = [Path(p) for p in args.paths] if args.paths else _data(args)
-    report = validate_data(paths, reasoner=args.reasoner, progress=console.progress)
+    report = validate_data(paths, reasoner=args.reasoner, progress=console.progress, validator=args.validator)
     _write(report.format(args.format), None)
     return EXIT_OK if report.conforms else EXIT_FAILED
 
@@ -264,6 +264,8 @@ def make_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("build", parents=[common, reasoning], help="the main job: load, reason, validate and "
                        "export every format into dist/")
     b.add_argument("-o", "--output", default="dist", help="the release folder (default: dist)")
+    b.add_argument("--validator", choices=("sparql", "pyshacl"), default="sparql",
+                   help="sparql (default: the shapes as SPARQL on Oxigraph) or pyshacl (the reference)")
     b.add_argument("--rdfs", dest="profile", action="store_const", const="rdfs", default="owlrl",
                    help="reason with RDFS semantics instead of OWL 2 RL")
     b.set_defaults(run=cmd_build)
@@ -271,6 +273,8 @@ def make_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", parents=[common, reasoning], help="check the data against the SHACL shapes")
     v.add_argument("paths", nargs="*", metavar="PATH", help="RDF files or folders to validate instead of the data")
     v.add_argument("--format", choices=("text", "turtle", "json"), default="text")
+    v.add_argument("--validator", choices=("sparql", "pyshacl"), default="sparql",
+                   help="sparql (default: the shapes as SPARQL on Oxigraph) or pyshacl (the reference)")
     v.set_defaults(run=cmd_validate)
 
     qs = sub.add_parser("queries", parents=[common], help="list the stored queries")

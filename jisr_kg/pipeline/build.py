@@ -118,6 +118,7 @@ def build_release(
     profile: str = "owlrl",
     progress: Progress | None = None,
     strict: bool = True,
+    validator: str = "sparql",
 ) -> BuildSummary:
     """The main job: load, reason, validate, and export every format into `out_dir`, with a VoID
     description. Everything is written into a temporary folder first and moved into place only when
@@ -146,7 +147,7 @@ def build_release(
 
     say("validating and exporting")
     t = time.perf_counter()
-    report, outputs = validate_beside(built, exports)
+    report, outputs = validate_beside(built, exports, validator=validator, progress=progress)
     summary.seconds["validate"] = time.perf_counter() - t
     summary.violations, summary.warnings = report.count("Violation"), report.count("Warning")
     if strict and not report.conforms:
@@ -172,7 +173,8 @@ def build_release(
 T = TypeVar("T")
 
 
-def validate_beside(built, work: Callable[[], T]):  # noqa: ANN001, ANN201 - (ValidationReport, T)
+def validate_beside(built, work: Callable[[], T], *, validator: str = "sparql",  # noqa: ANN001, ANN201
+                    progress: Progress | None = None):  # -> (ValidationReport, T)
     """Validate `built` in a forked child process while `work` runs in this one: pyshacl and the
     exports each keep one core busy, so on two cores a release takes about as long as the slower of
     the two (and this process never builds the rdflib graph that pyshacl needs). Where there is no
@@ -180,14 +182,19 @@ def validate_beside(built, work: Callable[[], T]):  # noqa: ANN001, ANN201 - (Va
     import multiprocessing
     import threading
 
-    from jisr_kg.pipeline.validate import ValidationReport, validate_dataset
+    from jisr_kg.pipeline.validate import DEFAULT_VALIDATOR, ValidationReport, cached_report, validate_dataset
 
     # fork copies only the calling thread: in a process with other threads (a server, a notebook)
     # the child could inherit a lock held by one of them, so there the two run one after the other.
+    cached = cached_report(built, validator=validator, progress=progress)
+    if cached is not None:  # validated before with these inputs and shapes: nothing to fork for
+        return cached, work()
     if "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
-        return validate_dataset(built), work()
+        # the plain call for the default validator (what a library user or test may stand in for)
+        options = {} if validator == DEFAULT_VALIDATOR else {"validator": validator}
+        return validate_dataset(built, **options), work()
     global _CHILD_INPUT
-    _CHILD_INPUT = built
+    _CHILD_INPUT = (built, validator)
     try:
         with multiprocessing.get_context("fork").Pool(1) as pool:
             pending = pool.apply_async(_validate_in_child)
@@ -211,7 +218,8 @@ def _validate_in_child() -> tuple:
     from jisr_kg.pipeline.validate import validate_dataset
 
     try:
-        return ("ok", validate_dataset(_CHILD_INPUT).results)  # type: ignore[arg-type]
+        built, validator = _CHILD_INPUT  # type: ignore[misc]
+        return ("ok", validate_dataset(built, validator=validator).results)
     except JisrError as e:  # its own pickling would lose the message's parts
         return ("error", str(e), e.exit_code)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -136,9 +137,126 @@ def validate_graph(data: rdflib.Graph, shapes: rdflib.Graph | None = None) -> Va
     return ValidationReport(sorted(results_of(report_graph), key=ValidationResult.sort_key), report_graph)
 
 
-def validate_dataset(built: BuiltDataset) -> ValidationReport:
-    """Validate a build: asserted, consensus and inferred triples together (the cached closure)."""
-    return validate_graph(built.union(infer=True))
+#: The validators `--validator` offers: "sparql" (the shapes translated to SPARQL, run on the Oxigraph
+#: store; jisr_kg.pipeline.shacl_sparql) and "pyshacl" (the reference). They give the same results.
+VALIDATORS = ("sparql", "pyshacl")
+DEFAULT_VALIDATOR = "sparql"
+
+
+def validate_dataset(built: BuiltDataset, *, validator: str = DEFAULT_VALIDATOR, shapes: Path | None = None,
+                     progress: Callable[[str], None] | None = None, use_cache: bool = True) -> ValidationReport:
+    """Validate a build: asserted, consensus and inferred triples together (the cached closure).
+
+    The report is kept with the cached dataset, keyed by the shapes' digest and the validator, so that
+    a repeated `build`, `validate` or `serve` with unchanged inputs does not validate again."""
+    if validator not in VALIDATORS:
+        raise JisrError(f"unknown validator {validator!r} (choose from {', '.join(VALIDATORS)})")
+    shapes_path = shapes if shapes is not None else default_shapes_path()
+    name = None
+    if use_cache and built.key:
+        name = _report_name(validator, shapes_path)
+        cached = _cached_report(built.key, name)
+        if cached is not None:
+            if progress:
+                progress("the validation report of these inputs is in the cache")
+            return cached
+    report = _validate_built(built, validator, shapes_path, progress)
+    if name is not None:
+        import hashlib
+
+        from jisr_kg.pipeline import cache
+
+        body = json.dumps([asdict(r) for r in report.results], ensure_ascii=False)
+        doc = {"sha256": hashlib.sha256(body.encode("utf-8")).hexdigest(), "results": body}
+        cache.write_extra(built.key, name, json.dumps(doc).encode("utf-8"))
+    return report
+
+
+def cached_report(built: BuiltDataset, *, validator: str = DEFAULT_VALIDATOR, shapes: Path | None = None,
+                  progress: Callable[[str], None] | None = None) -> ValidationReport | None:
+    """The report kept with the cached dataset for these shapes and this validator, or None."""
+    key = getattr(built, "key", None)
+    if not key:
+        return None
+    try:
+        name = _report_name(validator, shapes if shapes is not None else default_shapes_path())
+    except JisrError:
+        return None
+    found = _cached_report(key, name)
+    if found is not None and progress:
+        progress("the validation report of these inputs is in the cache")
+    return found
+
+
+def _report_name(validator: str, shapes_path: Path) -> str:
+    import hashlib
+
+    try:
+        digest = hashlib.sha256(shapes_path.read_bytes()).hexdigest()[:24]
+    except OSError as e:
+        raise JisrError(e.strerror or "cannot read", path=shapes_path) from None
+    return f"validation-{validator}-{digest}.json"
+
+
+def _cached_report(key: str, name: str) -> ValidationReport | None:
+    """A report kept with the cache entry, if it is there and intact (else None: validate again)."""
+    import hashlib
+
+    from jisr_kg.pipeline import cache
+
+    raw = cache.read_extra(key, name)
+    if raw is None:
+        return None
+    try:
+        doc = json.loads(raw)
+        body = doc["results"]
+        if hashlib.sha256(body.encode("utf-8")).hexdigest() != doc["sha256"]:
+            return None
+        results = [ValidationResult(**r) for r in json.loads(body)]
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
+    return ValidationReport(results, None)  # type: ignore[arg-type]
+
+
+def _validate_built(built: BuiltDataset, validator: str, shapes_path: Path,
+                    progress: Callable[[str], None] | None) -> ValidationReport:
+    say = progress or (lambda _msg: None)
+    if validator == "sparql":
+        from jisr_kg.pipeline import shacl_sparql
+
+        why = shacl_sparql.unsafe_lines(built.lines[name] for name in built.names())
+        if why is None:
+            try:
+                checker = shacl_sparql.validator_for(shapes_path)
+            except shacl_sparql.Unsupported as e:
+                why = f"the shapes use {e}, which only pyshacl runs"
+        if why is None:
+            store, union = _store_of(built)
+            results = checker.validate(store, union=union)
+            return ValidationReport(sorted(results, key=ValidationResult.sort_key), None)  # type: ignore[arg-type]
+        say(f"validating with pyshacl: {why}")
+    shapes_graph = load_shapes(shapes_path)
+    return validate_graph(built.union(infer=True), shapes_graph)
+
+
+def _store_of(built: BuiltDataset):  # noqa: ANN202 - (pyoxigraph.Store, whether to query the union)
+    """The cached Oxigraph store of `built` (made now if needed), or one in memory without a cache."""
+    import pyoxigraph as ox
+
+    from jisr_kg.pipeline import cache
+
+    if built.key and cache.has(built.key):
+        try:
+            return ox.Store.read_only(str(cache.store_path(built.key))), True
+        except OSError:
+            pass
+    store = ox.Store()
+    for name in built.names():
+        lines = built.lines[name]
+        for i in range(0, len(lines), 50000):
+            store.bulk_load("".join(line + "\n" for line in lines[i : i + 50000]).encode("utf-8"),
+                            format=ox.RdfFormat.N_TRIPLES)
+    return store, False
 
 
 def results_of(report_graph: rdflib.Graph) -> list[ValidationResult]:
