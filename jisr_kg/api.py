@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import math
+import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from jisr_kg.errors import QueryError
 from jisr_kg.paths import DEFAULT_REASONER
 from jisr_kg.pipeline.build import Progress, build_dataset, ensure_store
-from jisr_kg.sparql.query import ENGINES, StoredQuery, lookup, read_query, run_oxigraph, run_rdflib
+from jisr_kg.rdf.terms import compact
+from jisr_kg.sparql.query import (
+    ENGINES,
+    ParameterWarning,
+    StoredQuery,
+    check_local,
+    check_query,
+    lookup,
+    query_oxigraph,
+    query_rdflib,
+    read_query,
+    run_oxigraph,
+    shape,
+)
 from jisr_kg.sparql.results import Result, SelectResult
 
 DataArg = Path | list[Path] | None
@@ -22,9 +40,13 @@ def run_query(
     data: DataArg = None,
     reasoner: str = DEFAULT_REASONER,
     progress: Progress | None = None,
+    timeout: float | None = None,
+    allow_service: bool = False,
+    max_memory_mb: int | None = None,
 ) -> Result:
     """Run a stored query with its parameters bound: by name (looked up in the catalogue only, never
-    read as a path), a `Path` to a `.rq` file, or a StoredQuery.
+    read as a path), a `Path` to a `.rq` file, or a StoredQuery. An IRI parameter whose value no triple
+    names gives a ParameterWarning (it can only match nothing: a typo, most likely).
 
     >>> from jisr_kg import run_query
     >>> rows = run_query("claims-by-claimant", {"claimant": "actor:joshua-landis"}).as_dicts()
@@ -36,22 +58,77 @@ def run_query(
     else:
         q = lookup(query)
     text = q.bind(params)
-    return run_text(text, engine=engine, infer=infer, data=data, reasoner=reasoner, progress=progress)
+    kinds = {p.name: p for p in q.parameters}
+    iris = {n: kinds[n].term(v).value for n, v in (params or {}).items() if v and kinds[n].kind == "iri"}
+    result, absent = _run(text, engine=engine, infer=infer, data=data, reasoner=reasoner, progress=progress,
+                          timeout=timeout, allow_service=allow_service, max_memory_mb=max_memory_mb,
+                          iris=list(iris.values()))
+    for name, iri in iris.items():
+        if iri in absent:
+            warnings.warn(ParameterWarning(f"parameter {name!r}: {compact(iri)} is not in the graph (no triple "
+                                           "names it), so it matches nothing"), stacklevel=2)
+    return result
 
 
 def run_text(
     text: str, *, engine: str = "oxigraph", infer: bool = True, data: DataArg = None, reasoner: str = DEFAULT_REASONER,
-    progress: Progress | None = None,
+    progress: Progress | None = None, timeout: float | None = None, allow_service: bool = False,
+    max_memory_mb: int | None = None,
 ) -> Result:
-    """Run SPARQL text (parameters already bound) on the built dataset."""
-    if engine == "oxigraph":
-        return run_oxigraph(ensure_store(data, reasoner=reasoner, progress=progress), text, infer=infer)
-    if engine == "rdflib":
-        built = build_dataset(data, reasoner=reasoner, progress=progress)
-        return run_rdflib(built.union(infer=infer), text)
-    from jisr_kg.errors import QueryError
+    """Run SPARQL text (parameters already bound) on the built dataset.
 
-    raise QueryError(f"unknown engine {engine!r} (choose from {', '.join(ENGINES)})")
+    With a `timeout` (seconds; `math.inf` for none) the query runs in a child process, which is killed
+    when the engine has run that long (QueryTimeout) or on Ctrl-C; `max_memory_mb` caps its memory.
+    Without one it runs here, unbounded, as a library call always did. A query that calls SERVICE is
+    refused unless `allow_service` is true."""
+    return _run(text, engine=engine, infer=infer, data=data, reasoner=reasoner, progress=progress,
+                timeout=timeout, allow_service=allow_service, max_memory_mb=max_memory_mb)[0]
+
+
+def _run(text: str, *, timeout: float | None, max_memory_mb: int | None, **kwargs: Any) -> tuple[Result, list[str]]:
+    engine = kwargs["engine"]
+    if engine not in ENGINES:
+        raise QueryError(f"unknown engine {engine!r} (choose from {', '.join(ENGINES)})")
+    if timeout is None and max_memory_mb is None:
+        return _answer(text, **kwargs)
+    from jisr_kg.sparql.bounded import run_bounded
+
+    limit = None if timeout is None or math.isinf(timeout) or timeout <= 0 else timeout
+    return run_bounded(_call_answer, (text, kwargs), timeout=limit, max_memory_mb=max_memory_mb)
+
+
+def _call_answer(text: str, kwargs: dict[str, Any]) -> tuple[Result, list[str]]:
+    """The child's work (a module-level function, so that a spawned child can find it)."""
+    return _answer(text, **kwargs)
+
+
+def _answer(
+    text: str, *, engine: str, infer: bool, data: DataArg, reasoner: str, progress: Progress | None,
+    allow_service: bool, iris: Sequence[str] = (),
+) -> tuple[Result, list[str]]:
+    # The query's own mistakes are told before any build of a cold cache.
+    check_local(check_query(text), allow_service=allow_service, infer=infer, engine=engine)
+    if engine == "oxigraph":
+        store = ensure_store(data, reasoner=reasoner, progress=progress)
+        return query_oxigraph(store, text, infer=infer, allow_service=allow_service, iris=iris)
+    built = build_dataset(data, reasoner=reasoner, progress=progress)
+    graph = _rdflib_dataset(built, infer=infer) if shape(text).uses_graph else built.union(infer=infer)
+    return query_rdflib(graph, text, allow_service=allow_service, iris=iris)
+
+
+def _rdflib_dataset(built: Any, *, infer: bool) -> Any:  # a BuiltDataset -> an rdflib.Dataset
+    """The dataset's graphs as an rdflib Dataset whose default graph is their union, for queries with
+    GRAPH (made once per loaded dataset, like its union graph)."""
+    key = f"rdflib-dataset-{infer}"
+    if key not in built._derived:
+        import rdflib
+
+        ds = rdflib.Dataset(default_union=True)
+        for name, graph in built.named_graphs(infer=infer):
+            ctx = rdflib.URIRef(name)
+            ds.addN((s, p, o, ds.graph(ctx)) for s, p, o in graph)
+        built._derived[key] = ds
+    return built._derived[key]
 
 
 def validate_data(data: DataArg = None, *, reasoner: str = DEFAULT_REASONER, progress: Progress | None = None,  # noqa: ANN201
@@ -137,8 +214,6 @@ SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ORDER BY 
 def stats(data: DataArg = None, *, progress: Progress | None = None) -> Stats:
     """Triples per graph, entities per class, claims per claimant and per standing, and the links
     between claims (as asserted, before the reasoner makes contradiction symmetric)."""
-    from jisr_kg.rdf.terms import compact
-
     store = ensure_store(data, progress=progress)
 
     def pairs(text: str, short: bool = False) -> list[tuple[str, int]]:

@@ -23,6 +23,7 @@ class Case:
     setup: list[tuple[str, str]] = field(default_factory=list)
     run: list[str] = field(default_factory=list)
     cwd: str = "."
+    stdin: str | None = None  # `stdin: TEXT`: what the command reads on standard input (one line)
     exit: int = 0
     stderr: str = ""
     after: list[tuple[str, str]] = field(default_factory=list)
@@ -42,7 +43,7 @@ def read_case(path: Path) -> Case:
             case.run = shlex.split(value)
         elif key == "exit":
             case.exit = int(value)
-        elif key in ("stderr", "cwd"):
+        elif key in ("stderr", "cwd", "stdin"):
             setattr(case, key, value)
         else:
             raise AssertionError(f"{path.name}:{number}: unknown key {key!r}")
@@ -76,7 +77,8 @@ def test_bad_input(path: Path, tmp_path: Path) -> None:
         else:
             raise AssertionError(f"{path.name}: unknown setup {verb!r}")
     before = snapshot(tmp_path)
-    r = jisr(*case.run, cwd=tmp_path / case.cwd, env={"JISR_KG_CACHE": str(tmp_path.parent / f"{path.stem}-cache")})
+    r = jisr(*case.run, stdin=case.stdin, cwd=tmp_path / case.cwd,
+             env={"JISR_KG_CACHE": str(tmp_path.parent / f"{path.stem}-cache")})
     stderr = r.stderr.decode("utf-8")
     assert r.returncode == case.exit, stderr
     assert stderr.strip() == case.stderr.replace("{tmp}", os.path.realpath(tmp_path)), stderr

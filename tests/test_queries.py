@@ -37,7 +37,7 @@ import pytest
 from jisr_kg import api
 from jisr_kg.errors import QueryError
 from jisr_kg.rdf.terms import Term
-from jisr_kg.sparql.query import StoredQuery, resolve, stored_queries
+from jisr_kg.sparql.query import ParameterWarning, StoredQuery, resolve, stored_queries
 from jisr_kg.sparql.results import SelectResult
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -308,7 +308,8 @@ def test_iri_parameter_with_syntax_is_refused(payload: str, monkeypatch: pytest.
 @pytest.mark.parametrize("engine", ["oxigraph", "rdflib"])
 @pytest.mark.parametrize("value", ["actor:nobody-at-all", "https://example.org/not-in-the-graph", "urn:x:y"])
 def test_iri_parameter_unknown_gives_no_rows(value: str, engine: str) -> None:
-    result = api.run_query("claims-by-claimant", {"claimant": value}, engine=engine)
+    with pytest.warns(ParameterWarning, match="claimant.* is not in the graph"):
+        result = api.run_query("claims-by-claimant", {"claimant": value}, engine=engine)
     assert isinstance(result, SelectResult) and result.rows == []
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from jisr_kg import __version__
-from jisr_kg.errors import EXIT_FAILED, EXIT_OK, JisrError
+from jisr_kg.errors import EXIT_FAILED, EXIT_OK, JisrError, UsageError
 from jisr_kg.paths import DEFAULT_REASONER, REASONERS
 from jisr_kg.rdf.formats import GRAPH_NAMES as GRAPH_RESULT_FORMATS
 from jisr_kg.rdf.formats import RDF_NAMES as EXPORT_FORMATS
@@ -139,15 +142,10 @@ def cmd_queries(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_query(args: argparse.Namespace, console: Console) -> int:
-    from jisr_kg.sparql.query import resolve
-    from jisr_kg.sparql.results import AskResult, GraphResult, write, write_graph
+    from jisr_kg.sparql.query import check_query, resolve
+    from jisr_kg.sparql.results import GraphResult, write, write_graph
 
-    params: dict[str, str] = {}
-    for item in args.param or []:
-        name, sep, value = item.partition("=")
-        if not sep or not name:
-            raise JisrError(f"--param takes NAME=VALUE, not {item!r}")
-        params[name] = value
+    params = _params(args.param or [])
     # ---- remote stores (docs/decisions/0016-remote-stores.md): flags that only a local query can use
     # are refused with --endpoint, not dropped; --no-infer and --timeout carry over to the store.
     if args.endpoint:
@@ -166,6 +164,7 @@ def cmd_query(args: argparse.Namespace, console: Console) -> int:
     # ---- end remote stores
     target = _output(args)
     q = resolve(args.query)
+    fmt = _query_format(args, check_query(q.bind(params)).form or "", target)
     if args.endpoint:
         # ---- remote stores: the same graphs as locally (--no-infer leaves out the inferred one), and
         # --timeout bounds the whole request (default: the remote client's).
@@ -175,29 +174,94 @@ def cmd_query(args: argparse.Namespace, console: Console) -> int:
         result = remote_query(args.endpoint, q.bind(params), infer=not args.no_infer, timeout=timeout)
         # ---- end remote stores
     else:
-        from jisr_kg.api import run_text
+        import warnings
 
-        result = run_text(q.bind(params), engine=args.engine or "oxigraph", infer=not args.no_infer,
-                          data=_data(args), reasoner=args.reasoner, progress=console.progress)
+        from jisr_kg.api import run_query
+
+        # Always in a child process (docs/decisions/0019-bounded-queries.md): --timeout stops the engine,
+        # Ctrl-C stops it at once; 0 means no time limit, never an unbounded Ctrl-C.
+        timeout = LOCAL_TIMEOUT if args.timeout is None else (args.timeout or math.inf)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = run_query(q, params, engine=args.engine or "oxigraph", infer=not args.no_infer,
+                               data=_data(args), reasoner=args.reasoner, progress=console.progress,
+                               timeout=timeout, allow_service=args.allow_service, max_memory_mb=args.max_memory)
+        for w in caught:
+            print(f"jisr-kg: warning: {w.message}", file=sys.stderr)
     if isinstance(result, GraphResult):
-        fmt = args.format if args.format in GRAPH_RESULT_FORMATS else "turtle"
-        if args.format and args.format not in GRAPH_RESULT_FORMATS:
-            raise JisrError(f"a CONSTRUCT/DESCRIBE result takes --format {'|'.join(GRAPH_RESULT_FORMATS)}")
         _write(write_graph(result, fmt), target)
     else:
-        fmt = args.format or "table"
-        if fmt not in RESULT_FORMATS:
-            kind = "ASK" if isinstance(result, AskResult) else "SELECT"
-            raise JisrError(f"a {kind} result takes --format {'|'.join(RESULT_FORMATS)}")
-        _write(write(result, fmt), target)
+        width = args.max_width
+        if width is None and target is None and sys.stdout.isatty():
+            import shutil
+
+            width = shutil.get_terminal_size().columns
+        _write(write(result, fmt, max_width=width), target)
     return EXIT_OK
+
+
+LOCAL_TIMEOUT = 60.0  # seconds; a local query's default time limit
+
+
+def _params(items: list[str]) -> dict[str, str]:
+    """--param NAME=VALUE items as a dict; a one-line usage error for a malformed one."""
+    params: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise UsageError(f"--param takes NAME=VALUE, not {item!r}")
+        try:  # bytes that are not UTF-8 arrive as lone surrogates, which no query text can carry
+            item.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = item.encode("utf-8", "surrogateescape").decode("ascii", "backslashreplace")
+            raise UsageError(f"--param {shown}: the value is not UTF-8 text") from None
+        params[name] = value
+    return params
+
+
+def _query_format(args: argparse.Namespace, form: str, target: Path | None) -> str:
+    """The output format: --format, else the one -o's extension names (t.csv: csv), else table or
+    turtle. A --format that contradicts the extension, or an extension of the other kind of result
+    (a SELECT into x.ttl), is a usage error, told before the query runs."""
+    from jisr_kg.rdf import formats
+
+    graph = form in ("CONSTRUCT", "DESCRIBE")
+    kind, names = ("a CONSTRUCT/DESCRIBE", GRAPH_RESULT_FORMATS) if graph else (f"a {form}", RESULT_FORMATS)
+    if args.format and args.format not in names:
+        raise UsageError(f"{kind} result takes --format {'|'.join(names)}, not {args.format}")
+    suffix = target.suffix.lower() if target is not None else ""
+    if not suffix:
+        return args.format or names[0]
+    own = formats.rdf_by_extension(suffix) if graph else formats.results_by_extension(suffix)
+    other = formats.results_by_extension(suffix) if graph else formats.rdf_by_extension(suffix)
+    if own is None or own.name not in names:
+        if other is not None or own is not None:
+            raise UsageError(f"-o {target.name}: {kind} result cannot be written as {suffix} "
+                             f"(it takes {'|'.join(names)})")
+        return args.format or names[0]
+    if args.format and args.format != own.name:
+        raise UsageError(f"--format {args.format} contradicts -o {target.name} ({suffix} is {own.name})")
+    return own.name
 
 
 def cmd_export(args: argparse.Namespace, console: Console) -> int:
     from jisr_kg.api import export_data
+    from jisr_kg.rdf import formats
 
+    if args.inferred and args.consensus:
+        raise UsageError("--inferred and --consensus cannot go together: the consensus view has no "
+                         "inferred triples (choose one)")
     target = _output(args)
-    data = export_data(args.format, infer=args.inferred, consensus=args.consensus, data=_data(args),
+    fmt = args.format or "turtle"
+    if target is not None and target.suffix:
+        own = formats.rdf_by_extension(target.suffix)
+        if own is None and formats.results_by_extension(target.suffix) is not None:
+            raise UsageError(f"-o {target.name}: {target.suffix} is a query results format, not RDF "
+                             f"(export takes {'|'.join(EXPORT_FORMATS)})")
+        if own is not None and args.format and args.format != own.name:
+            raise UsageError(f"--format {args.format} contradicts -o {target.name} ({target.suffix} is {own.name})")
+        fmt = own.name if own is not None else fmt
+    data = export_data(fmt, infer=args.inferred, consensus=args.consensus, data=_data(args),
                   reasoner=args.reasoner, progress=console.progress)
     _write(data, target)
     return EXIT_OK
@@ -240,6 +304,47 @@ def cmd_docs(args: argparse.Namespace, console: Console) -> int:
 
 # ---------------------------------------------------------------- the parser
 
+QUERY_EXAMPLES = """examples:
+  $ jisr-kg query claims-by-claimant --param claimant=actor:joshua-landis
+  $ jisr-kg query events-on-date --param day=2011-06-06 -o events.csv
+  $ echo 'SELECT (COUNT(*) AS ?n) WHERE { ?c a jkg:Claim }' | jisr-kg query -
+  $ jisr-kg query claims-by-claimant --format json --timeout 10
+"""
+EXPORT_EXAMPLES = """examples:
+  $ jisr-kg export -o graph.nt
+  $ jisr-kg export --inferred --format trig
+  $ jisr-kg export --consensus -o consensus.ttl
+"""
+
+
+def _query_epilog() -> str:
+    """The examples, and the prefixes a query may use without declaring them (from the one table)."""
+    from jisr_kg.rdf.namespaces import PREFIXES
+
+    width = max(len(p) for p in PREFIXES) + 1
+    lines = [f"  {(p + ':').ljust(width)} {ns}" for p, ns in PREFIXES.items()]
+    return QUERY_EXAMPLES + "\nprefixes a query may use without declaring them:\n" + "\n".join(lines) + "\n"
+
+
+def _positive(kind: str, convert: type, allow_zero: bool = True) -> Callable[[str], Any]:
+    """An argparse type: a number of `kind`, not negative (nor zero, unless allowed), finite."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {kind}") from None
+        if value < 0 or (value == 0 and not allow_zero) or value != value or value == math.inf:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {kind}")
+        return value
+
+    return parse
+
+
+_seconds = _positive("a number of seconds (0 or more)", float)
+_megabytes = _positive("a number of megabytes (over 0)", int, allow_zero=False)
+_columns = _positive("a number of columns (0 or more)", int)
+
 
 def make_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
@@ -281,7 +386,8 @@ def make_parser() -> argparse.ArgumentParser:
     qs.add_argument("--format", choices=("text", "json"), default="text")
     qs.set_defaults(run=cmd_queries)
 
-    q = sub.add_parser("query", parents=[common, reasoning], help="run a stored query, a .rq file, or - for stdin")
+    q = sub.add_parser("query", parents=[common, reasoning], help="run a stored query, a .rq file, or - for stdin",
+                       formatter_class=argparse.RawDescriptionHelpFormatter, epilog=_query_epilog())
     q.add_argument("query", metavar="NAME|FILE.rq|-")
     q.add_argument("--param", action="append", metavar="NAME=VALUE",
                    help="bind a parameter (repeatable); NAME= (empty) leaves it unbound, overriding its default")
@@ -295,14 +401,25 @@ def make_parser() -> argparse.ArgumentParser:
                    help="oxigraph (the cached store, default) or rdflib (the reference)")
     q.add_argument("--endpoint", metavar="URL", help="run the query on a remote SPARQL endpoint instead "
                    "(the project's graphs as pushed there; --no-infer leaves out the inferred graph)")
-    q.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
-                   help="with --endpoint: give up unless the whole answer has come within this long (default: 120)")
+    q.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS",
+                   help="stop a local query whose engine has run this long (default: 60; 0: no limit); with "
+                   "--endpoint: give up unless the whole answer has come within this long (default: 120)")
     # ---- end remote stores
     q.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
     q.set_defaults(run=cmd_query)
 
-    e = sub.add_parser("export", parents=[common, reasoning], help="write the graph in an RDF format")
-    e.add_argument("--format", choices=EXPORT_FORMATS, default="turtle")
+    q.add_argument("--allow-service", action="store_true",
+                   help="let a local query call other servers with SERVICE (refused otherwise); --timeout bounds them")
+    q.add_argument("--max-memory", type=_megabytes, default=None, metavar="MB",
+                   help="stop a local query whose process needs more memory than this (default: no limit)")
+    q.add_argument("--max-width", type=_columns, default=None, metavar="N",
+                   help="fit the table in N columns, cutting long cells with an ellipsis (default: the "
+                   "terminal's width; not a terminal: cells cut at 80 characters; 0: nothing cut)")
+
+    e = sub.add_parser("export", parents=[common, reasoning], help="write the graph in an RDF format",
+                       formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EXPORT_EXAMPLES)
+    e.add_argument("--format", choices=EXPORT_FORMATS, default=None,
+                   help="the RDF format (default: the one -o's extension names, else turtle)")
     e.add_argument("--inferred", action="store_true", help="include the OWL RL entailments")
     e.add_argument("--consensus", action="store_true", help="only the consensus view (plain triples, no claims)")
     e.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")

@@ -47,32 +47,80 @@ class GraphResult:
 Result = SelectResult | AskResult | GraphResult
 
 
-def write(result: SelectResult | AskResult, fmt: str) -> str:
-    """A SELECT or ASK result in one of RESULT_FORMATS."""
+def write(result: SelectResult | AskResult, fmt: str, *, max_width: int | None = None) -> str:
+    """A SELECT or ASK result in one of RESULT_FORMATS. `max_width` is for the table only: None cuts
+    each cell at 80 characters, 0 cuts nothing, N makes every line fit N columns (a terminal's width)."""
     if fmt not in RESULT_FORMATS:
         raise ValueError(f"unknown results format {fmt!r}")
-    return {"table": _table, "csv": _csv, "tsv": _tsv, "json": _json, "xml": _xml}[fmt](result)
+    if fmt == "table":
+        return _table(result, max_width)
+    return {"csv": _csv, "tsv": _tsv, "json": _json, "xml": _xml}[fmt](result)
 
 
-def _table(r: SelectResult | AskResult) -> str:
+CELL_WIDTH = 80  # a table cell's width when no line width is given
+MIN_COLUMN = 4  # a column is never cut narrower than this (three characters and the ellipsis)
+
+
+def _table(r: SelectResult | AskResult, max_width: int | None = None) -> str:
     if isinstance(r, AskResult):
         return ("yes" if r.value else "no") + "\n"
     # A table is for reading: long values are cut (the other formats give them whole).
-    cells = [[_cut("" if t is None else t.short()) for t in row] for row in r.rows]
-    widths = [len(v) for v in r.variables]
+    cells = [[" ".join(("" if t is None else t.short()).split()) for t in row] for row in r.rows]
+    widths = [display_width(v) for v in r.variables]
     for row in cells:
-        widths = [max(w, len(c)) for w, c in zip(widths, row)]
+        widths = [max(w, display_width(c)) for w, c in zip(widths, row)]
+    if max_width is None:
+        widths = [min(w, CELL_WIDTH) for w in widths]
+    elif max_width > 0:
+        widths = _fit(widths, max_width - 3 * (len(widths) - 1))
+
     def line(values: list[str]) -> str:
-        return " | ".join(v.ljust(w) for v, w in zip(values, widths)).rstrip()
+        return " | ".join(_pad(_cut(v, w), w) for v, w in zip(values, widths)).rstrip()
+
     out = [line(r.variables), "-+-".join("-" * w for w in widths)]
     out += [line(row) for row in cells]
     out.append(f"({len(r.rows)} row{'s' if len(r.rows) != 1 else ''})")
     return "\n".join(out) + "\n"
 
 
-def _cut(value: str, width: int = 80) -> str:
-    value = " ".join(value.split())
-    return value if len(value) <= width else value[: width - 1] + "…"
+def _fit(widths: list[int], room: int) -> list[int]:
+    """Column widths that add up to at most `room`: the widest columns give way first, all down to
+    one cap, none below MIN_COLUMN (a table too wide even then stays wider than asked)."""
+    if sum(widths) <= room:
+        return widths
+    cap = max(widths)
+    while cap > MIN_COLUMN and sum(min(w, cap) for w in widths) > room:
+        cap -= 1
+    return [min(w, cap) for w in widths]
+
+
+def display_width(text: str) -> int:
+    """Columns a terminal gives the text: wide East Asian characters and emoji take two, combining
+    marks none."""
+    if text.isascii():
+        return len(text)
+    import unicodedata
+
+    return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
+               for c in text)
+
+
+def _cut(value: str, width: int) -> str:
+    """The value shortened to `width` columns, its end replaced by an ellipsis where it was cut."""
+    if display_width(value) <= width:
+        return value
+    out, used = [], 0
+    for c in value:
+        w = display_width(c)
+        if used + w > width - 1:
+            break
+        out.append(c)
+        used += w
+    return "".join(out) + "…"
+
+
+def _pad(value: str, width: int) -> str:
+    return value + " " * (width - display_width(value))
 
 
 def _csv(r: SelectResult | AskResult) -> str:
