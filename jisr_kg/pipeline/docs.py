@@ -12,12 +12,17 @@ from __future__ import annotations
 import re
 from html import escape
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from jisr_kg.errors import JisrError
 from jisr_kg.fsutil import check_output_file, write_atomic
 from jisr_kg.paths import project_root
 from jisr_kg.pipeline.build import Progress
 from jisr_kg.rdf.terms import compact
+
+if TYPE_CHECKING:  # rdflib is imported where it is used, not when the command starts
+    import rdflib
+    from rdflib.term import Node
 
 SKOS = "http://www.w3.org/2004/02/skos/core#"
 SH = "http://www.w3.org/ns/shacl#"
@@ -81,7 +86,7 @@ def _insert_before(html: str, pattern: str, text: str) -> str:
     return html[:found.start()] + text + html[found.start():]
 
 
-def _text(graph, node, *predicates: str) -> str:  # noqa: ANN001 - rdflib graph and term
+def _text(graph: rdflib.Graph, node: Node, *predicates: str) -> str:
     """The first English (or untagged) value of the first predicate that has one."""
     import rdflib
 
@@ -93,17 +98,17 @@ def _text(graph, node, *predicates: str) -> str:  # noqa: ANN001 - rdflib graph 
     return ""
 
 
-def _name(term) -> str:  # noqa: ANN001 - an rdflib term
+def _name(term: Node) -> str:
     import rdflib
 
     return compact(str(term)) if isinstance(term, rdflib.URIRef) else str(term)
 
 
-def _anchor(term) -> str:  # noqa: ANN001
+def _anchor(term: Node) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "-", _name(term))
 
 
-def _schemes_html(graph) -> str:  # noqa: ANN001 - rdflib.Graph
+def _schemes_html(graph: rdflib.Graph) -> str:
     import rdflib
     from rdflib import RDF, RDFS
 
@@ -126,7 +131,7 @@ def _schemes_html(graph) -> str:  # noqa: ANN001 - rdflib.Graph
     return "".join(out)
 
 
-def _shapes_html(graph) -> str:  # noqa: ANN001 - rdflib.Graph
+def _shapes_html(graph: rdflib.Graph) -> str:
     """One row per named shape: what it applies to (its targets, or the shapes that use it), what it
     checks (path and constraints), how severe a failure is, and its message."""
     import rdflib
@@ -160,14 +165,14 @@ _PARAMETERS = ("path", "minCount", "maxCount", "datatype", "class", "nodeKind", 
                "property", "sparql")
 
 
-def _checks(graph, shape, depth: int = 0) -> str:  # noqa: ANN001 - rdflib graph and term
+def _checks(graph: rdflib.Graph, shape: Node, depth: int = 0) -> str:
     """A shape's constraints in brief: "path jkg:x; minCount 1; datatype xsd:integer"."""
     import rdflib
     from rdflib.collection import Collection
 
     sh = rdflib.Namespace(SH)
 
-    def value(o) -> str:  # noqa: ANN001
+    def value(o: Node) -> str:
         if isinstance(o, rdflib.BNode):
             inverse = graph.value(o, sh.inversePath)
             if inverse is not None:
@@ -187,5 +192,5 @@ def _checks(graph, shape, depth: int = 0) -> str:  # noqa: ANN001 - rdflib graph
     return "; ".join(parts)
 
 
-def _local(term) -> str:  # noqa: ANN001 - an rdflib IRI
+def _local(term: Node) -> str:
     return str(term).rsplit("#", 1)[-1]

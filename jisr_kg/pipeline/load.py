@@ -10,10 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from jisr_kg.errors import InputError
 from jisr_kg.rdf import formats
 from jisr_kg.rdf.namespaces import ID, XSD_STRING
+
+if TYPE_CHECKING:  # only for the annotations: rdflib and pyoxigraph are imported where they are used
+    import pyoxigraph
+    import rdflib
 
 #: What a relative IRI in a data file resolves against: one fixed base, the project's identifier
 #: space, so that an IRI never depends on where the folder lies (the cache is keyed by the files'
@@ -56,16 +61,16 @@ def parse_file(path: Path, index: int = 0) -> list[str]:
 
     lines = []
     typed: dict[str, tuple] = {}  # each distinct typed literal, with the first triple that has it
-    BlankNode, Literal = ox.BlankNode, ox.Literal  # noqa: N806 - local names for the hot loop
+    blank_node, literal_type = ox.BlankNode, ox.Literal  # local names for the hot loop
     try:
         for q in ox.parse(data, format=getattr(ox.RdfFormat, fmt.oxigraph), base_iri=BASE_IRI):
             s, p, o = q.subject, q.predicate, q.object
-            s_nt = label(s) if type(s) is BlankNode else str(s)
-            if type(o) is BlankNode:
+            s_nt = label(s) if type(s) is blank_node else str(s)
+            if type(o) is blank_node:
                 o_nt = label(o)
             else:
                 o_nt = str(o)
-                if type(o) is Literal and o_nt[-1] == ">" and o_nt not in typed:
+                if type(o) is literal_type and o_nt[-1] == ">" and o_nt not in typed:
                     typed[o_nt] = (o, s_nt, p)
             lines.append(f"{s_nt} {p} {o_nt} .")
     except SyntaxError as e:
@@ -172,12 +177,13 @@ def _clip(text: str, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def load(paths: Iterable[Path]):  # noqa: ANN201 - rdflib.Graph, typed loosely to keep rdflib out of import time
+def load(paths: Iterable[Path]) -> rdflib.Graph:
     """Parse the files into one rdflib graph."""
     return rdflib_graph(parse_files(paths))
 
 
-def rdflib_graph(lines: Iterable[str], graph=None, convert: TermConverter | None = None):  # noqa: ANN001, ANN201
+def rdflib_graph(lines: Iterable[str], graph: rdflib.Graph | None = None,
+                 convert: TermConverter | None = None) -> rdflib.Graph:
     """The triples given as N-Triples lines, added to `graph` (default: a new rdflib graph).
 
     Terms are converted once each (most of them recur), and added straight to the store: about three
@@ -196,13 +202,13 @@ def rdflib_graph(lines: Iterable[str], graph=None, convert: TermConverter | None
     return graph
 
 
-def ntriples(triple: tuple) -> str:  # noqa: ANN001 - rdflib terms
+def ntriples(triple: tuple) -> str:
     """An rdflib triple as an N-Triples line, in the same canonical form as `parse_file` writes."""
     s, p, o = map(nt_term, triple)
     return f"{s} {p} {o} ."
 
 
-def nt_term(term) -> str:  # noqa: ANN001 - an rdflib term
+def nt_term(term: rdflib.term.Node) -> str:
     """An rdflib term in the canonical N-Triples form that `parse_file` writes."""
     from jisr_kg.rdf.terms import rdflib_term, to_oxigraph
 
@@ -217,15 +223,15 @@ class TermConverter:
         import rdflib
 
         self.rdflib = rdflib
-        self.memo: dict[object, object] = {}
+        self.memo: dict[object, rdflib.term.Node] = {}
 
-    def __call__(self, term):  # noqa: ANN001, ANN204
+    def __call__(self, term: pyoxigraph.NamedNode | pyoxigraph.BlankNode | pyoxigraph.Literal) -> rdflib.term.Node:
         found = self.memo.get(term)
         if found is None:
             found = self.memo[term] = self._convert(term)
         return found
 
-    def _convert(self, term):  # noqa: ANN001, ANN202
+    def _convert(self, term: pyoxigraph.NamedNode | pyoxigraph.BlankNode | pyoxigraph.Literal) -> rdflib.term.Node:
         import pyoxigraph as ox
 
         r = self.rdflib

@@ -14,7 +14,7 @@ import rdflib
 from rdflib import OWL, RDF, XSD, BNode, Literal, URIRef
 
 from jisr_kg import __version__
-from jisr_kg.pipeline.dataset import new_graph
+from jisr_kg.pipeline.dataset import BuiltDataset, new_graph
 from jisr_kg.rdf import formats
 from jisr_kg.rdf.namespaces import (
     ASSERTED_GRAPH,
@@ -42,7 +42,7 @@ IANA_MEDIA_TYPES = "https://www.iana.org/assignments/media-types/"
 OTHER_MEDIA_TYPES = {".txt": "text/plain"}
 
 
-def describe(built, files: dict[str, tuple[int, str]]) -> bytes:  # noqa: ANN001 - BuiltDataset
+def describe(built: BuiltDataset, files: dict[str, tuple[int, str]]) -> bytes:
     """VoID/DCAT Turtle for the built dataset; `files` maps each file name to (bytes, sha256)."""
     g = new_graph()
     g.bind("spdx", SPDX)
