@@ -203,3 +203,38 @@ def test_concurrent_commands_on_a_cold_cache_all_succeed(tmp_path: Path) -> None
     assert len({o for o, _e in outs}) == 1 and outs[0][0].count(b"\n") > 2
     entries = [p for p in (tmp_path / "cold").iterdir() if len(p.name) == 32]
     assert len(entries) == 1  # built once, by one of them
+
+
+# ---------------------------------------------------------------- nothing recomputed, files as streams (issue 15)
+
+
+def test_a_repeated_build_keeps_an_untouched_release_and_repairs_a_touched_one(tmp_path: Path) -> None:
+    env = {"JISR_KG_CACHE": str(tmp_path / "cache")}
+    dist = tmp_path / "dist"
+    first = jisr("build", "-o", str(dist), env=env)
+    assert first.returncode == 0, first.stderr.decode()
+    release = {p.name: p.read_bytes() for p in dist.iterdir()}
+    again = subprocess.run([sys.executable, "-m", "jisr_kg", "build", "-o", str(dist)], capture_output=True,
+                           cwd=ROOT, env={**os.environ, **env}, timeout=600)
+    assert again.returncode == 0, again.stderr.decode()
+    assert b"holds the release of these inputs already" in again.stderr
+    assert again.stdout.splitlines()[1:] == first.stdout.splitlines()[1:]  # the same summary
+    assert {p.name: p.read_bytes() for p in dist.iterdir()} == release
+    (dist / "jisr-kg.ttl").write_text("edited by hand\n")
+    repaired = jisr("build", "-o", str(dist), env=env)
+    assert repaired.returncode == 0, repaired.stderr.decode()
+    assert {p.name: p.read_bytes() for p in dist.iterdir()} == release
+
+
+def test_the_release_files_written_as_streams_are_the_exports(tmp_path: Path, built) -> None:  # noqa: ANN001
+    from jisr_kg.pipeline import export as ex
+    from jisr_kg.rdf import formats
+
+    dist = tmp_path / "dist"
+    r = jisr("build", "-o", str(dist))
+    assert r.returncode == 0, r.stderr.decode()
+    for fmt in ex.FORMATS:
+        ext = formats.rdf(fmt).extension
+        assert (dist / f"jisr-kg{ext}").read_bytes() == ex.export(built, fmt, infer=False), fmt
+        assert (dist / f"jisr-kg-inferred{ext}").read_bytes() == ex.export(built, fmt, infer=True), fmt
+    assert (dist / "jisr-kg-consensus.ttl").read_bytes() == ex.write_lines(ex.consensus_graph(built), "turtle")

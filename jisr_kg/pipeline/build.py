@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import BinaryIO, TypeVar
 
-from jisr_kg.fsutil import check_output_dir, publish_dir
+from jisr_kg.fsutil import check_output_dir
 from jisr_kg.paths import DEFAULT_REASONER, Inputs, inputs
 from jisr_kg.pipeline import cache
 
@@ -122,52 +125,152 @@ def build_release(
 ) -> BuildSummary:
     """The main job: load, reason, validate, and export every format into `out_dir`, with a VoID
     description. Everything is written into a temporary folder first and moved into place only when
-    all of it succeeded, so that a failed or interrupted build leaves the old release untouched."""
-    from jisr_kg.pipeline.export import FORMATS, consensus_graph, export, write_lines
+    all of it succeeded, so that a failed or interrupted build leaves the old release untouched.
+
+    Each file is written as a stream (memory holds the sorted lines, not the files). A release that
+    this build wrote before from the same inputs, shapes and validator, and that nobody has touched
+    since (every file's size, mtime and inode as recorded), is left as it is."""
+    from jisr_kg.fsutil import default_mode, mark, swap_in
+    from jisr_kg.pipeline.export import FORMATS, consensus_lines, stream_export, stream_lines
     from jisr_kg.pipeline.void import describe
     from jisr_kg.rdf import formats
 
     say = progress or (lambda _msg: None)
     target = check_release_dir(out_dir, data)
     summary = BuildSummary(out_dir)
+    inp = _inputs(data, reasoner, profile)
+    same = _unchanged_release(target, inp, validator, summary)
+    if same:
+        say(f"{out_dir} holds the release of these inputs already")
+        return summary
     t = time.perf_counter()
     built = build_dataset(data, reasoner=reasoner, profile=profile, progress=progress)
     summary.seconds["load and reason"] = time.perf_counter() - t
     summary.triples = {name.rsplit("/", 1)[-1]: built.count(name) for name in built.names()}
 
-    def exports() -> dict[str, bytes]:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        def exports() -> dict[str, tuple[int, str]]:
+            t = time.perf_counter()
+            files: dict[str, tuple[int, str]] = {}
+            for fmt in FORMATS:
+                ext = formats.rdf(fmt).extension
+                for infer in (False, True):
+                    name = f"jisr-kg{'-inferred' if infer else ''}{ext}"
+                    files[name] = _write(tmp / name, lambda out, f=fmt, i=infer: stream_export(built, f, out, infer=i))
+            files["jisr-kg-consensus.ttl"] = _write(
+                tmp / "jisr-kg-consensus.ttl", lambda out: stream_lines(lambda: consensus_lines(built), "turtle", out))
+            summary.seconds["export"] = time.perf_counter() - t
+            return files
+
+        say("validating and exporting")
         t = time.perf_counter()
-        outputs: dict[str, bytes] = {}
-        for fmt in FORMATS:
-            outputs[f"jisr-kg{formats.rdf(fmt).extension}"] = export(built, fmt, infer=False)
-            outputs[f"jisr-kg-inferred{formats.rdf(fmt).extension}"] = export(built, fmt, infer=True)
-        outputs["jisr-kg-consensus.ttl"] = write_lines(consensus_graph(built), "turtle")
-        summary.seconds["export"] = time.perf_counter() - t
-        return outputs
+        report, files = validate_beside(built, exports, validator=validator, progress=progress)
+        summary.seconds["validate"] = time.perf_counter() - t
+        summary.violations, summary.warnings = report.count("Violation"), report.count("Warning")
+        if strict and not report.conforms:
+            from jisr_kg.errors import CheckFailed
 
-    say("validating and exporting")
-    t = time.perf_counter()
-    report, outputs = validate_beside(built, exports, validator=validator, progress=progress)
-    summary.seconds["validate"] = time.perf_counter() - t
-    summary.violations, summary.warnings = report.count("Violation"), report.count("Warning")
-    if strict and not report.conforms:
-        from jisr_kg.errors import CheckFailed
+            raise CheckFailed(f"the data does not conform: {summary.violations} violations "
+                              "(see `jisr-kg validate`); nothing was written")
 
-        raise CheckFailed(f"the data does not conform: {summary.violations} violations "
-                          "(see `jisr-kg validate`); nothing was written")
-
-    say(f"writing {out_dir}")
-    outputs["validation-report.txt"] = report.format("text").encode("utf-8")
-    # the schema the data follows and the shapes that checked it travel with the release, as they are
-    inp = _inputs(data, reasoner, profile)
-    for path in (*inp.ontology, inp.shapes):
-        outputs[path.name] = path.read_bytes()
-    files = {name: (len(data), hashlib.sha256(data).hexdigest()) for name, data in outputs.items()}
-    outputs["void.ttl"] = describe(built, files)
-
-    _publish(target, outputs)
-    summary.files = {name: len(data) for name, data in sorted(outputs.items())}
+        say(f"writing {out_dir}")
+        text = report.format("text").encode("utf-8")
+        files["validation-report.txt"] = _write(tmp / "validation-report.txt", lambda out: out.write(text))
+        # the schema the data follows and the shapes that checked it travel with the release, as they are
+        for path in (*inp.ontology, inp.shapes):
+            raw = path.read_bytes()
+            files[path.name] = _write(tmp / path.name, lambda out, r=raw: out.write(r))
+        void = describe(built, files)
+        files["void.ttl"] = _write(tmp / "void.ttl", lambda out: out.write(void))
+        os.chmod(tmp, default_mode(directory=True))
+        mark(tmp, "build")
+        swap_in(tmp, target)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    summary.files = {name: size for name, (size, _digest) in sorted(files.items())}
+    _record_release(target, inp, validator, summary)
     return summary
+
+
+def _write(path: Path, write: Callable[[BinaryIO], object]) -> tuple[int, str]:
+    """Write a file through `write(out)`, and return its size and sha256 (for the VoID description)."""
+    from jisr_kg.fsutil import default_mode
+
+    class Hashing:
+        def __init__(self, f: BinaryIO) -> None:
+            self.f, self.h, self.size = f, hashlib.sha256(), 0
+
+        def write(self, data: bytes) -> int:
+            self.h.update(data)
+            self.size += len(data)
+            return self.f.write(data)
+
+        def flush(self) -> None:
+            self.f.flush()
+
+    with open(path, "wb", buffering=1 << 20) as f:
+        out = Hashing(f)
+        write(out)  # type: ignore[arg-type]
+    os.chmod(path, default_mode())
+    return out.size, out.h.hexdigest()
+
+
+# A record of the last release written from a cache entry, kept in the entry: (folder, validator,
+# shapes) -> each file's size, mtime and inode, and the summary. A later build with the same inputs
+# that finds the folder exactly so has nothing to do (git's index works the same way).
+
+
+def _release_record_name(target: Path, validator: str, shapes: Path) -> str:
+    try:
+        shapes_digest = hashlib.sha256(shapes.read_bytes()).hexdigest()
+    except OSError:
+        shapes_digest = "?"
+    h = hashlib.sha256(f"{target}\0{validator}\0{shapes_digest}".encode()).hexdigest()[:24]
+    return f"release-{h}.json"
+
+
+def _stamps(folder: Path) -> dict[str, list[int]] | None:
+    try:
+        return {p.name: [st.st_size, st.st_mtime_ns, st.st_ino]
+                for p in folder.iterdir() for st in [p.stat()] if p.is_file()}
+    except OSError:
+        return None
+
+
+def _record_release(target: Path, inp: Inputs, validator: str, summary: BuildSummary) -> None:
+    import json
+
+    stamps = _stamps(target)
+    if stamps is None or not cache.has(inp.key()):
+        return
+    doc = {"files": stamps, "sizes": summary.files, "triples": summary.triples,
+           "violations": summary.violations, "warnings": summary.warnings}
+    cache.write_extra(inp.key(), _release_record_name(target, validator, inp.shapes), json.dumps(doc).encode())
+
+
+def _unchanged_release(target: Path, inp: Inputs, validator: str, summary: BuildSummary) -> bool:
+    """Whether `target` holds, untouched, the release this build would write; if so, fill `summary`."""
+    import json
+
+    if not target.is_dir():
+        return False
+    key = inp.key()
+    raw = cache.read_extra(key, _release_record_name(target, validator, inp.shapes))
+    if raw is None or not cache.has(key):
+        return False
+    try:
+        doc = json.loads(raw)
+        if _stamps(target) != doc["files"]:
+            return False
+        summary.files = {str(k): int(v) for k, v in doc["sizes"].items()}
+        summary.triples = {str(k): int(v) for k, v in doc["triples"].items()}
+        summary.violations, summary.warnings = int(doc["violations"]), int(doc["warnings"])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return False
+    return True
 
 
 T = TypeVar("T")
@@ -222,10 +325,6 @@ def _validate_in_child() -> tuple:
         return ("ok", validate_dataset(built, validator=validator).results)
     except JisrError as e:  # its own pickling would lose the message's parts
         return ("error", str(e), e.exit_code)
-
-
-def _publish(out_dir: Path, outputs: dict[str, bytes]) -> None:
-    publish_dir(out_dir, outputs, "build")
 
 
 #: What a release folder held before releases carried the marker: such a folder may be replaced too.

@@ -12,6 +12,8 @@ from __future__ import annotations
 import heapq
 import json
 import re
+from collections.abc import Callable, Iterable, Iterator
+from typing import BinaryIO
 
 from jisr_kg.pipeline.dataset import BuiltDataset
 from jisr_kg.rdf import formats
@@ -58,6 +60,94 @@ def write_graphs(graphs: list[tuple[str | None, list[str]]], fmt: str) -> bytes:
     if fmt == "trig":
         return _oxigraph(graphs, fmt)
     raise ValueError(f"{fmt!r} is not a dataset format")
+
+
+# ---------------------------------------------------------------- streams (what `build` writes)
+# A release at 100 or 1000 times our data is several GB of text: each file is written as a stream, a
+# few thousand lines at a time, so that memory holds the sorted lines and little more. The bytes are
+# the same as those of `export` and `write_lines`.
+
+CHUNK = 20000
+
+
+def _chunks(lines: Iterable[str]) -> Iterator[str]:
+    """N-Triples text of `lines`, CHUNK lines at a time."""
+    batch: list[str] = []
+    for line in lines:
+        batch.append(line)
+        if len(batch) >= CHUNK:
+            yield "".join(x + "\n" for x in batch)
+            batch = []
+    if batch:
+        yield "".join(x + "\n" for x in batch)
+
+
+def stream_export(built: BuiltDataset, fmt: str, out: BinaryIO, *, infer: bool = False) -> None:
+    """`export(built, fmt, infer=infer)`, written to `out` as a stream."""
+    names = built.names(infer=infer)
+    if fmt in DATASET_FORMATS:
+        stream_graphs([(name, built.lines[name]) for name in names], fmt, out)
+    else:
+        stream_lines(lambda: heapq.merge(*(built.lines[n] for n in names)), fmt, out)
+
+
+def stream_lines(lines: Callable[[], Iterable[str]], fmt: str, out: BinaryIO) -> None:
+    """`write_lines`, written to `out` as a stream; `lines` gives the sorted lines (it may be called
+    twice: once to find the prefixes that are used)."""
+    if fmt in DATASET_FORMATS:
+        stream_graphs([(None, lines())], fmt, out)
+    elif fmt == "ntriples":
+        for chunk in _chunks(lines()):
+            out.write(chunk.encode("utf-8"))
+    elif fmt == "jsonld":
+        _jsonld_stream(_parse_stream(lines()), out)
+    elif fmt in ("turtle", "xml"):
+        _oxigraph_stream([(None, lines)], fmt, out)
+    else:
+        raise ValueError(f"unknown format {fmt!r}")
+
+
+def stream_graphs(graphs: list[tuple[str | None, Iterable[str]]], fmt: str, out: BinaryIO) -> None:
+    """`write_graphs`, written to `out` as a stream (each graph's lines are read once, or twice for TriG)."""
+    graphs = sorted(graphs, key=lambda g: g[0] or "")
+    if fmt == "nquads":
+        def quads(name: str | None, lines: Iterable[str]) -> Iterator[str]:
+            return iter(lines) if name is None else (f"{line[:-1]}<{name}> ." for line in lines)
+
+        for chunk in _chunks(heapq.merge(*(quads(name, lines) for name, lines in graphs))):
+            out.write(chunk.encode("utf-8"))
+    elif fmt == "trig":
+        _oxigraph_stream([(name, (lambda ls=lines: ls)) for name, lines in graphs], fmt, out)
+    else:
+        raise ValueError(f"{fmt!r} is not a dataset format")
+
+
+def _parse_stream(lines: Iterable[str]):  # noqa: ANN202 - pyoxigraph triples, in the order of the lines
+    import pyoxigraph as ox
+
+    for chunk in _chunks(lines):
+        yield from ox.parse(chunk.encode("utf-8"), format=ox.RdfFormat.N_TRIPLES)
+
+
+def _oxigraph_stream(graphs: list[tuple[str | None, Callable[[], Iterable[str]]]], fmt: str, out: BinaryIO) -> None:
+    import pyoxigraph as ox
+
+    # the namespaces of our prefixes that some IRI of the data starts with (an IRI is "<...>" in a line)
+    wanted = {p: "<" + ns for p, ns in PREFIXES.items()}
+    found: set[str] = {p for p, ns in PREFIXES.items() for n, _ in graphs if n and n.startswith(ns)}
+    for _, lines in graphs:
+        for chunk in _chunks(lines()):
+            found |= {p for p, marker in wanted.items() if p not in found and marker in chunk}
+    prefixes = {p: ns for p, ns in PREFIXES.items() if p in found}
+
+    def items():  # noqa: ANN202
+        for name, lines in graphs:
+            g = None if name is None else ox.NamedNode(name)
+            for t in _parse_stream(lines()):
+                yield t if fmt != "trig" else ox.Quad(t.subject, t.predicate, t.object,
+                                                      ox.DefaultGraph() if g is None else g)
+
+    ox.serialize(items(), output=out, format=getattr(ox.RdfFormat, formats.rdf(fmt).oxigraph), prefixes=prefixes)
 
 
 def _parse(lines: list[str]):  # noqa: ANN202 - pyoxigraph triples, in the order of the lines
@@ -146,6 +236,60 @@ def _jsonld(triples) -> bytes:  # noqa: ANN001 - pyoxigraph triples, sorted
     return (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
+def _jsonld_stream(triples, out: BinaryIO) -> None:  # noqa: ANN001 - pyoxigraph triples, sorted
+    """`_jsonld`, one node object at a time: the lines are sorted, so each subject's triples are
+    together, and the bytes are those of json.dumps(doc, indent=2) of the whole document."""
+    import pyoxigraph as ox
+
+    head = json.dumps({"@context": dict(PREFIXES), "@graph": []}, ensure_ascii=False, indent=2)
+    assert head.endswith('"@graph": []\n}')
+    curie: dict[str, str] = {}
+
+    def short(iri: str) -> str:
+        found = curie.get(iri)
+        if found is None:
+            if len(curie) > 100000:  # IRIs recur within a neighbourhood; keep memory bounded
+                curie.clear()
+            found = curie[iri] = _curie(iri)
+        return found
+
+    def value(t) -> dict[str, str]:  # noqa: ANN001
+        if isinstance(t, ox.NamedNode):
+            return {"@id": short(t.value)}
+        if isinstance(t, ox.BlankNode):
+            return {"@id": f"_:{t.value}"}
+        if t.language:
+            return {"@value": t.value, "@language": t.language}
+        if t.datatype.value != XSD_STRING:
+            return {"@value": t.value, "@type": short(t.datatype.value)}
+        return {"@value": t.value}
+
+    first = True
+    node: dict[str, object] | None = None
+    key = None
+
+    def flush(node: dict[str, object]) -> None:
+        nonlocal first
+        text = json.dumps(node, ensure_ascii=False, indent=2).replace("\n", "\n    ")
+        out.write(((head[: -len("]\n}")] if first else ",") + "\n    " + text).encode("utf-8"))
+        first = False
+
+    for t in triples:
+        s, p, o = t.subject, t.predicate.value, t.object
+        if node is None or s.value != key:
+            if node is not None:
+                flush(node)
+            key = s.value
+            node = {"@id": short(s.value) if isinstance(s, ox.NamedNode) else f"_:{s.value}"}
+        if p == RDF_TYPE and isinstance(o, ox.NamedNode):
+            node.setdefault("@type", []).append(short(o.value))  # type: ignore[union-attr]
+        else:
+            node.setdefault(short(p), []).append(value(o))  # type: ignore[union-attr]
+    if node is not None:
+        flush(node)
+    out.write(((head + "\n") if first else "\n  ]\n}\n").encode("utf-8"))
+
+
 RDF_TYPE = RDF + "type"
 
 
@@ -182,3 +326,24 @@ def consensus_graph(built: BuiltDataset) -> list[str]:
     kept = [line for line, (s, _p, _o) in zip(built.lines[ASSERTED_GRAPH], asserted)
             if s not in apparatus or s in numbers]
     return list(heapq.merge(kept, built.lines[CONSENSUS_GRAPH]))
+
+
+def consensus_lines(built: BuiltDataset) -> Iterator[str]:
+    """`consensus_graph(built)` as a stream: only the rdf:type lines are split (a subject is the
+    line's first term, which holds no space), so memory holds two sets of subjects, not every triple."""
+    from jisr_kg.pipeline.reason import split
+
+    apparatus: set[str] = set()
+    quantities: set[str] = set()
+    marker = f" {_TYPE} "
+    for line in built.lines[ASSERTED_GRAPH]:
+        if marker in line:
+            s, p, o = split(line)
+            if p == _TYPE and o in CLAIM_APPARATUS:
+                apparatus.add(s)
+            if p == _TYPE and o == _QV:
+                quantities.add(s)
+    numbers = {o for _s, _p, o in map(split, built.lines[CONSENSUS_GRAPH]) if o in quantities}
+    dropped = apparatus - numbers
+    kept = (line for line in built.lines[ASSERTED_GRAPH] if line[: line.index(" ")] not in dropped)
+    return heapq.merge(kept, built.lines[CONSENSUS_GRAPH])
