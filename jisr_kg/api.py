@@ -139,12 +139,9 @@ def validate_data(data: DataArg = None, *, reasoner: str = DEFAULT_REASONER, pro
     >>> report = validate_data()
     >>> report.conforms, report.count("Warning")
     """
-    from jisr_kg.pipeline.validate import validate_dataset
+    from jisr_kg.pipeline.build import validated
 
-    built = build_dataset(data, reasoner=reasoner, progress=progress)
-    if progress:
-        progress("validating")
-    return validate_dataset(built, validator=validator, progress=progress)
+    return validated(data, reasoner=reasoner, validator=validator, progress=progress)
 
 
 def export_data(

@@ -93,6 +93,30 @@ def ensure_store(
         return _SCRATCH[key]
 
 
+def validated(
+    data: Path | list[Path] | None = None, *, reasoner: str = DEFAULT_REASONER, validator: str = "sparql",
+    progress: Progress | None = None,
+):  # noqa: ANN201 - returns validate.ValidationReport
+    """The validation report of the built dataset: the one kept in the cache when the inputs, the
+    shapes and the validator are unchanged (without reading the graphs), else validated now."""
+    from jisr_kg.pipeline.validate import cached_report, validate_dataset
+
+    key = _inputs(data, reasoner, "owlrl").key()
+    if key not in _LOADED and cache.has(key):
+        found = cached_report(_Keyed(key), validator=validator, progress=progress)
+        if found is not None:
+            return found
+    built = build_dataset(data, reasoner=reasoner, progress=progress)
+    if progress:
+        progress("validating")
+    return validate_dataset(built, validator=validator, progress=progress)
+
+
+@dataclass
+class _Keyed:
+    key: str
+
+
 def _inputs(data: Path | list[Path] | None, reasoner: str, profile: str) -> Inputs:
     inp = inputs(data, reasoner=reasoner)
     if profile != "owlrl":
