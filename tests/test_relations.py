@@ -111,7 +111,7 @@ def test_denied_triples_stay_out_of_the_consensus_view(built) -> None:
 def test_fates_name_the_event_that_put_people_there(asserted: rdflib.Graph) -> None:
     g = asserted
     fates = [c for c in claims(g) if g.value(c, RDF.predicate) == JKG.fate]
-    assert len(fates) == 3
+    assert len(fates) == 5
     for c in fates:
         assert (g.value(c, JKG.validAfter), RDF.type, JKG.Event) in g, c
 
