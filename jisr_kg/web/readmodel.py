@@ -630,7 +630,7 @@ PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>
 PREFIX schema: <https://schema.org/>
 PREFIX prov: <http://www.w3.org/ns/prov#>
 SELECT ?event ?sequence ?kind ?date ?precision ?claimant ?claim ?standing WHERE {
-  GRAPH <%s> { ?event a jkg:Event ; jkg:sequence ?sequence . }
+  GRAPH <%s> { ?event a jkg:Event . OPTIONAL { ?event jkg:sequence ?sequence } }
   OPTIONAL {
     VALUES (?p ?kind) { (schema:startDate "start") (schema:endDate "end") }
     GRAPH <%s> { ?claim rdf:subject ?event ; rdf:predicate ?p ; rdf:object ?date ; prov:wasAttributedTo ?claimant .
@@ -660,9 +660,9 @@ def timeline(reader: Reader) -> dict:
     for r in reader.rows(_TIMELINE % (ASSERTED_GRAPH, ASSERTED_GRAPH)):
         e = r["event"].value
         try:
-            seq = int(r["sequence"].value)
+            seq = int(r["sequence"].value) if r["sequence"] is not None else None
         except ValueError:
-            seq = 10**6
+            seq = None
         d = events.setdefault(e, {**reader.ref(e), "sequence": seq, "dates": []})
         if r["date"] is not None:
             when = _as_date(r["date"].value)
@@ -673,7 +673,11 @@ def timeline(reader: Reader) -> dict:
                     "standing": reader.label(r["standing"].value) if r["standing"] else None}
             if item not in d["dates"]:
                 d["dates"].append(item)
-    items = sorted(events.values(), key=lambda d: (d["sequence"], d["label"]))
+    # events with neither a date nor a place in the article's order cannot be drawn: listed apart
+    unplaced = sorted((d for d in events.values() if d["sequence"] is None and not d["dates"]),
+                      key=lambda d: d["label"].casefold())
+    items = sorted((d for d in events.values() if d["sequence"] is not None or d["dates"]),
+                   key=lambda d: (d["sequence"] if d["sequence"] is not None else -1, d["label"]))
     for d in items:
         d["dates"].sort(key=lambda x: (x["kind"] != "start", x["value"], x["claimant"]["label"]))
         starts = {x["value"] for x in d["dates"] if x["kind"] == "start"}
@@ -686,55 +690,63 @@ def timeline(reader: Reader) -> dict:
         d["placed"] = d["when"] is None
     # undated events take the date of the dated event before them in the article's order (or after)
     last = None
-    for d in items:
+    for d in (x for x in items if x["sequence"] is not None):
         if d["when"] is not None:
             last = d["when"]
         elif last is not None:
             d["guess"] = last
     nxt = None
-    for d in reversed(items):
+    for d in reversed([x for x in items if x["sequence"] is not None]):
         if d["when"] is not None:
             nxt = d["when"]
         elif "guess" not in d and nxt is not None:
             d["guess"] = nxt
     for d in items:
         d["at"] = d["when"] or d.get("guess")
-    items.sort(key=lambda d: (d["at"] or date.max, d["sequence"]))
-    return {"events": items, "svg": _timeline_svg(items)}
+    items.sort(key=lambda d: (d["at"] or date.max, d["sequence"] if d["sequence"] is not None else -1))
+    return {"events": items, "unplaced": unplaced, "svg": _timeline_svg(items)}
+
+
+#: The time scale of the picture, in pieces: (first day, last day, share of the width). The weeks of the
+#: clashes get most of the room; the months before them less; the years before 2011 a band of their own.
+_SCALE = ((date(1975, 1, 1), date(2011, 1, 1), 0.12), (date(2011, 1, 1), date(2011, 6, 1), 0.30),
+          (date(2011, 6, 1), date(2011, 6, 20), 0.58))
 
 
 def _timeline_svg(items: list[dict]) -> dict:
-    """Positions for the timeline picture: one row per event, a day scale from March 2011 to mid-June
-    2011, and a compressed band on the left for the wider context (earlier years)."""
-    start, end = date(2011, 3, 1), date(2011, 6, 20)
-    width, band, left, row = 760, 110, 8, 22
-    scale_x0, scale_x1 = left + band + 20, width - 10
-    days = (end - start).days
+    """Positions for the timeline picture: one row per event, on a time scale in three pieces (the
+    years before 2011, January to May 2011, 1 to 20 June 2011)."""
+    width, left, right, row = 800, 10, 10, 22
+    span = width - left - right
 
     def x_of(d: date) -> float:
-        if d < start:
-            # the years before 2011 in the band, by year
-            return left + 10 + max(0, min(band - 20, (d.year - 1975) / (2011 - 1975) * (band - 20)))
-        return scale_x0 + min(days, (d - start).days) / days * (scale_x1 - scale_x0)
+        x = left
+        for a, b, share in _SCALE:
+            if d < b or (a, b, share) == _SCALE[-1]:
+                part = min(1.0, max(0.0, (d - a).days / (b - a).days))
+                return round(x + part * share * span, 1)
+            x += share * span
+        return round(x, 1)
 
     rows = []
     for i, d in enumerate(items):
-        y = 40 + i * row
+        y = 48 + i * row
         at = d["at"]
         x = x_of(at) if at else None
         x2 = x_of(d["until"]) if d.get("until") else None
         others = sorted({x_of(v["date"]) for v in d["dates"] if v["kind"] == "start" and v["date"]} - {x})
-        label_right = x is None or x < width * 0.55
-        rows.append({"y": y, "x": round(x, 1) if x is not None else None,
-                     "x2": round(x2, 1) if x2 and x is not None and x2 > x else None,
-                     "alts": [round(v, 1) for v in others], "event": d, "label_right": label_right})
-    ticks = []
-    for m, name in ((3, "Mar"), (4, "Apr"), (5, "May"), (6, "Jun")):
-        ticks.append({"x": round(x_of(date(2011, m, 1)), 1), "label": f"1 {name} 2011"})
-    for day in (4, 12):
-        ticks.append({"x": round(x_of(date(2011, 6, day)), 1), "label": f"{day} Jun", "minor": True})
-    return {"width": width, "height": 60 + len(items) * row, "rows": rows, "ticks": ticks,
-            "band": {"x": left, "w": band}, "scale": {"x0": scale_x0, "x1": scale_x1}}
+        label_right = x is None or x < width * 0.45
+        rows.append({"y": y, "x": x, "x2": x2 if x2 and x is not None and x2 > x else None,
+                     "alts": others, "event": d, "label_right": label_right})
+    ticks = [{"x": x_of(date(1980, 1, 1)), "label": "1980"}, {"x": x_of(date(2011, 1, 1)), "label": "2011"}]
+    ticks += [{"x": x_of(date(2011, m, 1)), "label": name} for m, name in ((3, "Mar"), (4, "Apr"), (5, "May"))]
+    ticks += [{"x": x_of(date(2011, 6, day)), "label": f"{day} Jun", "minor": day not in (1, 4, 12)}
+              for day in (1, 4, 6, 8, 10, 12, 15)]
+    bands = [{"x": left, "w": round(_SCALE[0][2] * span, 1), "label": "before 2011"},
+             {"x": round(left + (_SCALE[0][2] + _SCALE[1][2]) * span, 1), "w": round(_SCALE[2][2] * span, 1),
+              "label": "June 2011"}]
+    return {"width": width, "height": 60 + len(items) * row, "rows": rows, "ticks": ticks, "bands": bands,
+            "scale": {"x0": left}}
 
 
 # ---------------------------------------------------------------- the map
@@ -750,6 +762,17 @@ SELECT ?place ?wkt ?container WHERE {
 }
 """
 _POINT = re.compile(r"\s*(?:<[^>]*>\s*)?POINT\s*\(\s*(-?[\d.]+)\s+(-?[\d.]+)\s*\)\s*", re.I)
+
+
+def _basemap() -> dict[str, list[list[list[float]]]]:
+    """The countries around Syria (Natural Earth via world-atlas, shipped in static/basemap/)."""
+    import json
+
+    path = Path(__file__).resolve().parent / "static" / "basemap" / "levant-50m.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))["countries"]
+    except (OSError, ValueError, KeyError):
+        return {}
 
 
 def places(reader: Reader) -> dict:
@@ -771,14 +794,19 @@ def places(reader: Reader) -> dict:
     unlocated = sorted((d for d in found.values() if not d["point"]), key=lambda d: d["label"].casefold())
     for d in found.values():
         d["within"] = sorted(d["within"].values(), key=lambda x: x["label"].casefold())
-    width, height, pad = 600, 520, 50
-    svg: dict = {"width": width, "height": height, "points": [], "grid": []}
+    width, height, pad = 640, 560, 40
+    svg: dict = {"width": width, "height": height, "points": [], "grid": [], "countries": []}
     if located:
         lons = [d["point"][0] for d in located]
         lats = [d["point"][1] for d in located]
         lon0, lon1 = math.floor(min(lons)) - 1, math.ceil(max(lons)) + 1
         lat0, lat1 = math.floor(min(lats)) - 1, math.ceil(max(lats)) + 1
         k = math.cos(math.radians((lat0 + lat1) / 2))
+        # widen the window to the picture's shape, so the map is not a narrow strip
+        want = (lat1 - lat0) * (width - 2 * pad) / (height - 2 * pad) / k
+        if lon1 - lon0 < want:
+            extra = math.ceil((want - (lon1 - lon0)) / 2)
+            lon0, lon1 = lon0 - extra, lon1 + extra
         sx = (width - 2 * pad) / ((lon1 - lon0) * k)
         sy = (height - 2 * pad) / (lat1 - lat0)
         s = min(sx, sy)
@@ -786,6 +814,10 @@ def places(reader: Reader) -> dict:
         def xy(lon: float, lat: float) -> tuple[float, float]:
             return (round(pad + (lon - lon0) * k * s, 1), round(height - pad - (lat - lat0) * s, 1))
 
+        for name, rings in _basemap().items():
+            d = " ".join("M" + " L".join(f"{x},{y}" for x, y in (xy(lon, lat) for lon, lat in ring)) + " Z"
+                         for ring in rings)
+            svg["countries"].append({"name": name, "d": d, "home": name == "Syria"})
         for lon in range(lon0, lon1 + 1):
             (x, y0), (_, y1) = xy(lon, lat0), xy(lon, lat1)
             svg["grid"].append({"x1": x, "y1": y0, "x2": x, "y2": y1, "label": f"{lon}°E", "lx": x, "ly": y0 + 14})
@@ -793,8 +825,24 @@ def places(reader: Reader) -> dict:
             (x0, y), (x1, _) = xy(lon0, lat), xy(lon1, lat)
             svg["grid"].append({"x1": x0, "y1": y, "x2": x1, "y2": y, "label": f"{lat}°N", "lx": x0 - 4, "ly": y + 4,
                                 "anchor": "end"})
-        for d in located:
+        # labels: right of the dot, else left, else a line lower or higher, so that no two overlap
+        pins = [xy(*d["point"]) for d in located]
+        boxes: list[tuple[float, float, float, float]] = [(x - 7, y - 7, x + 7, y + 7) for x, y in pins]
+        for d in sorted(located, key=lambda d: -d["point"][1]):
             x, y = xy(*d["point"])
-            svg["points"].append({"x": x, "y": y, "place": d, "right": x < width - 170})
+            w = 7.2 * len(d["label"]) + 4
+            for dy in (0, 16, -16, 32, -32, 48):
+                for right in (True, False):
+                    bx = x + 10 if right else x - 10 - w
+                    box = (bx, y + dy - 11, bx + w, y + dy + 4)
+                    if 0 <= box[0] and box[2] <= width and not any(
+                            box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in boxes):
+                        break
+                else:
+                    continue
+                break
+            boxes.append(box)
+            svg["points"].append({"x": x, "y": y, "place": d, "right": right, "ly": round(y + dy + 4, 1),
+                                  "lx": x + 10 if right else x - 10, "leader": dy != 0})
         svg["box"] = {"lon0": lon0, "lon1": lon1, "lat0": lat0, "lat1": lat1}
     return {"located": located, "unlocated": unlocated, "svg": svg}
