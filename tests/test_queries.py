@@ -333,6 +333,103 @@ def test_unbound_parameter_answers_for_all() -> None:
     assert 0 < len(named.rows) < len(everything.rows)
 
 
+# ---------------------------------------------------------------- right results or a clear refusal
+
+
+def test_date_parameter_in_basic_form_is_the_same_day() -> None:
+    extended = run("events-on-date", (("day", "2011-06-04"),), "oxigraph")
+    basic = run("events-on-date", (("day", "20110604"),), "oxigraph")
+    assert extended.rows and basic.rows == extended.rows
+
+
+def test_mistyped_prefix_in_an_iri_parameter_is_named() -> None:
+    with pytest.raises(QueryError) as e:
+        api.run_query("claims-by-claimant", {"claimant": "actr:joshua-landis"})
+    message = str(e.value)
+    assert "unknown prefix 'actr:'" in message and "did you mean actor:?" in message
+    assert "jkg, actor, unit, place" in message  # the known ones are listed
+
+
+def test_a_full_iri_with_any_scheme_in_angle_brackets() -> None:
+    with pytest.warns(ParameterWarning):
+        result = api.run_query("claims-by-claimant", {"claimant": "<tag:example.org,2011:x>"})
+    assert isinstance(result, SelectResult) and result.rows == []
+
+
+def test_an_iri_parameter_in_the_graph_gives_no_warning() -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert api.run_query("claims-by-claimant", {"claimant": "actor:joshua-landis"}).rows
+
+
+ECHO = StoredQuery("echo", None, """PREFIX oa: <http://www.w3.org/ns/oa#>
+SELECT ?quote (STRLEN(?_text) AS ?length) (ENCODE_FOR_URI(?_text) AS ?encoded) WHERE {
+  ?selector oa:exact ?quote . FILTER (CONTAINS(?quote, ?_text))
+}""")
+
+
+@pytest.mark.parametrize("text", ['a"b', "\U0001F600", '"', "\\", "'", 'huge numbers"', "\u0634", "e\u0301"])
+def test_string_parameter_is_the_same_on_both_engines(text: str) -> None:
+    """Quotes, backslashes and characters beyond the BMP reach both engines as the same string."""
+    ox, rl = (api.run_query(ECHO, {"text": text}, engine=e) for e in ("oxigraph", "rdflib"))
+    assert isinstance(ox, SelectResult) and isinstance(rl, SelectResult)
+    assert sorted(map(str, ox.rows)) == sorted(map(str, rl.rows))
+    if text == 'huge numbers"':
+        assert ox.rows  # a quote inside the data's text is found
+
+
+GRAPH_COUNTS = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ORDER BY ?g"
+
+
+@pytest.mark.parametrize("infer", [True, False])
+def test_graph_on_rdflib_gives_what_oxigraph_gives(infer: bool, built) -> None:  # noqa: ANN001
+    ox, rl = (api.run_text(GRAPH_COUNTS, engine=e, infer=infer).rows for e in ("oxigraph", "rdflib"))
+    assert ox == rl
+    expected = [built.count(g) for g in built.names(infer=infer)]
+    assert [int(n.value) for _, n in ox] == expected
+
+
+def test_from_is_honoured_on_oxigraph(built) -> None:  # noqa: ANN001
+    from jisr_kg.rdf.namespaces import ASSERTED_GRAPH, CONSENSUS_GRAPH
+
+    count = f"SELECT (COUNT(*) AS ?n) FROM <{ASSERTED_GRAPH}> WHERE {{ ?s ?p ?o }}"
+    assert int(api.run_text(count).rows[0][0].value) == built.count(ASSERTED_GRAPH)
+    named = f"SELECT ?g (COUNT(*) AS ?n) FROM NAMED <{CONSENSUS_GRAPH}> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }} GROUP BY ?g"
+    assert [(g.value, int(n.value)) for g, n in api.run_text(named).rows] == [
+        (CONSENSUS_GRAPH, built.count(CONSENSUS_GRAPH))]
+
+
+@pytest.mark.parametrize(("text", "kwargs", "message"), [
+    ("SELECT * FROM <https://example.org/g> WHERE { ?s ?p ?o }", {},
+     "FROM <https://example.org/g>: the dataset has no"),
+    ("SELECT * FROM <https://w3id.org/jisr-kg/graph/asserted> WHERE { ?s ?p ?o }", {"engine": "rdflib"},
+     "--engine rdflib does not honour FROM"),
+    ("SELECT * FROM <https://w3id.org/jisr-kg/graph/asserted> WHERE { ?s ?p ?o }", {"infer": False},
+     "--no-infer cannot go with FROM"),
+    ("INSERT DATA { <urn:a> <urn:b> <urn:c> }", {},
+     r"an update \(INSERT \.\.\.\) is not a query: jisr-kg never changes"),
+    ("DELETE WHERE { ?s ?p ?o }", {"engine": "rdflib"}, r"an update \(DELETE"),
+    ("PREFIX x: <urn:x:>\n# only a prologue\n", {}, "the query is empty"),
+    ("", {}, "the query is empty"),
+    ("SELECT * WHERE {\n  ?s actr:name ?o }", {}, "unknown prefix 'actr:' at line 2"),
+    ("SELECT * WHERE { SERVICE SILENT <http://127.0.0.1:1/> { ?s ?p ?o } }", {"engine": "rdflib"},
+     "SERVICE <http://127.0.0.1:1/>, a request to another server"),
+])
+def test_what_a_local_query_refuses(text: str, kwargs: dict, message: str) -> None:
+    from jisr_kg.errors import JisrError
+
+    with pytest.raises(JisrError, match=message) as e:
+        api.run_text(text, **kwargs)
+    assert e.value.exit_code == 2
+
+
+def test_prefixes_in_strings_iris_and_comments_are_not_prefixes() -> None:
+    text = 'SELECT ?s WHERE { ?s rdfs:label ?l FILTER (?l != "actr:x") } # actr:y\n'
+    assert isinstance(api.run_text(text), SelectResult)
+
+
 # ---------------------------------------------------------------- the command line
 
 
