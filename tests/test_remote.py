@@ -165,6 +165,22 @@ def test_the_deadline_covers_the_whole_request_in_the_library() -> None:
         assert time.monotonic() - t < 5
 
 
+def test_an_https_store_that_never_answers_is_cut_off() -> None:
+    """A listener that takes the connection and says nothing: the TLS handshake waits, the deadline ends it."""
+    from jisr_kg.errors import StoreError
+    from jisr_kg.sparql.remote import remote_query
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+        port = listener.getsockname()[1]
+        t = time.monotonic()
+        with pytest.raises(StoreError, match="timed out") as caught:
+            remote_query(f"https://bob:{SECRET}@127.0.0.1:{port}/sparql", "ASK {}", timeout=1.5)
+        assert time.monotonic() - t < 5
+    assert SECRET not in str(caught.value)
+
+
 def test_a_request_without_a_deadline_is_refused() -> None:
     from jisr_kg.errors import UsageError
     from jisr_kg.sparql.remote import remote_query
