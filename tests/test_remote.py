@@ -345,6 +345,8 @@ def test_no_credential_in_any_store_error(case: str) -> None:
     f"bob:{SECRET}@127.0.0.1:7878",
     f"http://bob:{SECRET}@/sparql",
     f"http://bob:{SECRET}@127.0.0.1:7878/spa rql",
+    f"http://bob:{SECRET}@{'a' * 64}.example/sparql",
+    f"http://bob:{SECRET}@a..b/sparql",
 ])
 @pytest.mark.parametrize("command", ["query", "push"])
 def test_an_invalid_url_is_a_usage_error_that_hides_the_credentials(url: str, command: str) -> None:

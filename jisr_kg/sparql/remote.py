@@ -163,10 +163,11 @@ def _target(url: str) -> Target:
         raise UsageError(f"{shown!r} has no host name")
     if port == 0:
         raise UsageError(f"{shown!r} has no usable port (0)")
-    try:  # the name as the wire carries it (internationalised names in their ASCII form)
-        host.encode("ascii") if host.isascii() else host.encode("idna")
-    except UnicodeError:
-        raise UsageError(f"{shown!r} has a host name that cannot be encoded ({host!r})") from None
+    if ":" not in host:  # a name (not an IPv6 literal): what the resolver will make of it, checked now
+        try:  # the idna codec also checks the lengths (labels of 1-63 characters), ASCII names included
+            host.encode("idna")
+        except UnicodeError as e:
+            raise UsageError(f"{shown!r} has a host name that is not valid ({e})") from None
     # http.client sends the path as ASCII: percent-encode anything else, keep what is encoded already.
     keep = "/%:@!$&'()*+,;=-._~?"
     path = urllib.parse.quote(parts.path or "/", safe=keep)
