@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 from pathlib import Path
@@ -290,3 +291,137 @@ def test_an_empty_parameter_lifts_the_default() -> None:
     everyone = out(jisr("query", "claims-by-claimant", "--param", "claimant=", "--format", "csv"))
     landis = out(jisr("query", "claims-by-claimant", "--format", "csv"))
     assert len(everyone.splitlines()) > len(landis.splitlines()) > 1
+
+
+# ---------------------------------------------------------------- conventions (issue 11)
+
+
+@pytest.mark.parametrize(("name", "fmt"), [("t.csv", "csv"), ("t.tsv", "tsv"), ("t.srj", "json"), ("t.json", "json"),
+                                           ("t.srx", "xml"), ("t.txt", "table")])
+def test_query_output_format_from_the_extension(name: str, fmt: str, tmp_path: Path) -> None:
+    from jisr_kg import api
+    from jisr_kg.sparql.results import write
+
+    r = jisr("query", "claims-by-claimant", "-o", str(tmp_path / name))
+    assert r.returncode == 0, err(r)
+    assert (tmp_path / name).read_bytes().decode("utf-8") == write(api.run_query("claims-by-claimant"), fmt)
+
+
+def test_construct_output_format_from_the_extension(tmp_path: Path) -> None:
+    construct = "CONSTRUCT { ?p a jkg:Person } WHERE { ?p a jkg:Person }"
+    r = jisr("query", "-", "-o", str(tmp_path / "people.nt"), stdin=construct)
+    assert r.returncode == 0, err(r)
+    g = rdflib.Graph().parse(tmp_path / "people.nt", format="nt")  # N-Triples, not Turtle with prefixes
+    assert len(g) > 5 and "@prefix" not in (tmp_path / "people.nt").read_text()
+
+
+@pytest.mark.parametrize(("name", "fmt"), [("x.nt", "nt"), ("x.jsonld", "json-ld"), ("x.rdf", "xml"),
+                                           ("x.nq", "nquads"), ("x.ttl", "turtle")])
+def test_export_format_from_the_extension(name: str, fmt: str, tmp_path: Path, built) -> None:  # noqa: ANN001
+    r = jisr("export", "-o", str(tmp_path / name))
+    assert r.returncode == 0, err(r)
+    parsed = (rdflib.Dataset() if fmt == "nquads" else rdflib.Graph()).parse(tmp_path / name, format=fmt)
+    assert len(parsed) == len(built.asserted) + len(built.consensus)
+
+
+def test_export_explicit_format_that_agrees_with_the_extension(tmp_path: Path) -> None:
+    r = jisr("export", "-o", str(tmp_path / "x.nt"), "--format", "ntriples")
+    assert r.returncode == 0, err(r)
+
+
+def test_every_command_exits_2_on_a_usage_error() -> None:
+    """argparse's own errors and ours: 2, never 1 (1 means a check found a problem)."""
+    from jisr_kg.cli import make_parser
+
+    parser = make_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    for name in [*commands, None]:
+        r = jisr(*([name] if name else []), "--no-such-flag")
+        assert r.returncode == 2, (name, err(r))
+        assert "usage:" in err(r) and "Traceback" not in err(r)
+    q = ["query", "claims-by-claimant"]
+    for args in ([*q, "--timeout", "-1"], [*q, "--max-width", "x"], [*q, "--max-memory", "0"], [*q, "--format", "nq"],
+                 [*q, "--param", "nothing"], [*q, "--format", "turtle"], ["export", "--inferred", "--consensus"]):
+        r = jisr(*args)
+        assert r.returncode == 2, (args, err(r))
+        assert "Traceback" not in err(r)
+
+
+def table_lines(text: str) -> list[str]:
+    return text.splitlines()[:-1]  # without the "(N rows)" line
+
+
+@pytest.mark.parametrize("width", [60, 100])
+def test_table_fits_max_width_with_ellipses(width: int) -> None:
+    r = jisr("query", "claims-by-claimant", "--max-width", str(width))
+    assert r.returncode == 0, err(r)
+    lines = table_lines(out(r))
+    assert max(len(line) for line in lines) <= width
+    assert "…" in out(r)
+    assert len({line.index("|") for line in lines[1:] if "|" in line} | {lines[1].index("+")}) == 1  # aligned
+
+
+def test_table_unlimited_and_the_default_off_a_terminal() -> None:
+    from jisr_kg import api
+
+    quotes = [row["quote"].value for row in api.run_query("claims-by-claimant").as_dicts()]
+    longest = max(quotes, key=len)
+    assert len(longest) > 80
+    default = out(jisr("query", "claims-by-claimant"))  # not a terminal: each cell cut at 80, as before
+    assert "…" in default and longest not in default
+    rows = table_lines(default)[2:]  # below the header and its rule
+    assert rows and all(len(cell.strip()) <= 80 for line in rows for cell in line.split(" | "))
+    whole = out(jisr("query", "claims-by-claimant", "--max-width", "0"))
+    assert "…" not in whole and longest in whole
+
+
+def test_table_fits_the_terminal() -> None:
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    leader, follower = pty.openpty()
+    p = subprocess.Popen([sys.executable, "-m", "jisr_kg", "-q", "query", "claims-by-claimant"], cwd=ROOT,
+                         stdout=follower, stderr=subprocess.PIPE, env={**os.environ, "COLUMNS": "72"})
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    assert p.wait(60) == 0
+    os.close(leader)
+    lines = b"".join(chunks).decode("utf-8").replace("\r\n", "\n").splitlines()
+    assert lines and max(len(line) for line in lines) <= 72
+    assert "…" in "\n".join(lines)
+
+
+def test_param_with_bytes_that_are_not_utf8() -> None:
+    import os
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable.encode(), b"-m", b"jisr_kg", b"-q", b"query", b"instrument-events", b"--param",
+                        b"instrument=\xff"], capture_output=True, cwd=ROOT, env=dict(os.environ))
+    assert r.returncode == 2
+    assert err(r).strip() == "jisr-kg: error: --param instrument=\\xff: the value is not UTF-8 text"
+
+
+def test_query_help_lists_the_prefixes_a_query_may_use() -> None:
+    from jisr_kg.rdf.namespaces import PREFIXES
+
+    text = out(jisr("query", "--help"))
+    for prefix, namespace in PREFIXES.items():
+        assert re.search(rf"^  {re.escape(prefix)}: +{re.escape(namespace)}$", text, re.M), prefix
+
+
+def test_a_warning_names_an_iri_parameter_not_in_the_graph() -> None:
+    r = jisr("query", "claims-by-claimant", "--param", "claimant=actor:joshua-landus")
+    assert r.returncode == 0
+    assert err(r).strip() == ("jisr-kg: warning: parameter 'claimant': actor:joshua-landus is not in the graph "
+                              "(no triple names it), so it matches nothing")
