@@ -152,12 +152,14 @@ def cmd_query(args: argparse.Namespace, console: Console) -> int:
         from jisr_kg.errors import UsageError
 
         given = {"--engine": args.engine is not None, "--data": _data(args) is not None,
-                 "--reasoner": args.reasoner != DEFAULT_REASONER}  # --reasoner: its default cannot be told apart
+                 "--reasoner": args.reasoner != DEFAULT_REASONER,  # --reasoner: its default cannot be told apart
+                 "--allow-service": bool(getattr(args, "allow_service", False)),  # the local query's limits
+                 "--max-memory": getattr(args, "max_memory", None) is not None}
         local_only = [flag for flag, yes in given.items() if yes]
         if local_only:
             flags = " and ".join([", ".join(local_only[:-1]), local_only[-1]] if len(local_only) > 1 else local_only)
-            raise UsageError(f"{flags} cannot go with --endpoint (a remote query runs on the "
-                             "store's data, with the store's engine)")
+            raise UsageError(f"{flags}: only for a local query, not with --endpoint (a remote query runs on "
+                             "the store's data, with the store's engine)")
         if args.timeout == 0:  # a request with no deadline is what issue 11 calls a hang
             raise UsageError("--timeout 0 (no limit) is for local queries; with --endpoint give a positive "
                              "number of seconds")
