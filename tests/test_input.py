@@ -216,3 +216,25 @@ def test_rdfxml_output_is_well_formed_and_keeps_tabs_and_carriage_returns(tmp_pa
     values = {t.object.value for t in ox.parse(r.stdout, format=ox.RdfFormat.RDF_XML)
               if t.predicate.value == "http://example.org/p"}
     assert values == {"tab\there\r\nCRLF \\u0001"}
+
+
+def test_build_refuses_data_rdfxml_cannot_carry_and_writes_nothing(tmp_path: Path) -> None:
+    """build writes every format as a stream: the same refusal as `export --format xml`, before any
+    file is published."""
+    write(tmp_path / "d" / "a.ttl", '<http://example.org/a> <http://example.org/p> "x\\u0001y" .\n')
+    message = one_line(run("--data", "d", "build", "-o", "out", cwd=tmp_path, cache=tmp_path / "cache"))
+    assert 'RDF/XML cannot carry the literal "x\\u0001y"' in message
+    assert not (tmp_path / "out").exists()
+
+
+def test_build_writes_the_same_well_formed_rdfxml_as_export(tmp_path: Path) -> None:
+    import xml.dom.minidom
+
+    write(tmp_path / "d" / "a.ttl", '<http://example.org/a> <http://example.org/p> "a\\rb" .\n')
+    r = run("--data", "d", "build", "-o", "out", cwd=tmp_path, cache=tmp_path / "cache")
+    assert r.returncode == 0, r.stderr
+    built = (tmp_path / "out" / "jisr-kg.rdf").read_bytes()
+    xml.dom.minidom.parseString(built)
+    assert b"a&#13;b" in built
+    exported = run("--data", "d", "export", "--format", "xml", cwd=tmp_path, cache=tmp_path / "cache")
+    assert exported.stdout.encode("utf-8") == built

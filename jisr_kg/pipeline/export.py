@@ -101,10 +101,27 @@ def stream_lines(lines: Callable[[], Iterable[str]], fmt: str, out: BinaryIO) ->
             out.write(chunk.encode("utf-8"))
     elif fmt == "jsonld":
         _jsonld_stream(_parse_stream(lines()), out)
-    elif fmt in ("turtle", "xml"):
+    elif fmt == "xml":
+        _check_xml_chars(lines())  # as write_lines does, before a byte is written
+        _oxigraph_stream([(None, lines)], fmt, _CarriageReturns(out))
+    elif fmt == "turtle":
         _oxigraph_stream([(None, lines)], fmt, out)
     else:
         raise ValueError(f"unknown format {fmt!r}")
+
+
+class _CarriageReturns:
+    """`out` with every carriage return written as `&#13;`, as write_lines does for RDF/XML."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        self.out = out
+
+    def write(self, data: bytes) -> int:
+        self.out.write(bytes(data).replace(b"\r", b"&#13;"))
+        return len(data)
+
+    def flush(self) -> None:
+        self.out.flush()
 
 
 def stream_graphs(graphs: list[tuple[str | None, Iterable[str]]], fmt: str, out: BinaryIO) -> None:
@@ -161,7 +178,7 @@ def _parse(lines: list[str]):  # noqa: ANN202 - pyoxigraph triples, in the order
 _NOT_XML = re.compile(r"(?<!\\)(?:\\\\)*\\u(000[0-8BCEF]|001[0-9A-F]|FFF[EF])")
 
 
-def _check_xml_chars(lines: list[str]) -> None:
+def _check_xml_chars(lines: Iterable[str]) -> None:
     """Refuse RDF/XML for data that XML 1.0 cannot carry (decision 20): a literal with a control
     character such as U+0001 would make the file ill-formed, and no XML parser would read it."""
     for line in lines:
