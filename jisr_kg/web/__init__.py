@@ -81,7 +81,12 @@ def serve(
         await task
 
     try:
-        asyncio.run(run())
+        try:
+            import uvloop  # faster, where it is installed (uvicorn's own choice when it runs the loop)
+        except ImportError:
+            asyncio.run(run())
+        else:
+            uvloop.run(run())
     finally:
         ctx.close()
         sock.close()

@@ -185,7 +185,8 @@ async def run_protocol(ctx: Context, text: str, accept: str | None, dataset: Dat
             wanted["graph"], chosen["graph"] = f.name, f
     if has_from and not (dataset.default_graph or dataset.named_graphs):
         dataset = Dataset(union=False)  # the query's own FROM / FROM NAMED decide
-    kind, payload = await ctx.run(text, dataset, wanted)
+    answer = await ctx.run(text, dataset, wanted)
+    kind, payload = answer.kind, answer.payload
     if kind not in chosen:
         # The form could not be told beforehand and the client accepts no format of this kind.
         offers = GRAPH_OFFERS if kind == "graph" else RESULT_OFFERS
