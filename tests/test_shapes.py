@@ -10,12 +10,14 @@ closure without inference: pyshacl's own RDFS inference on the asserted data fin
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from functools import cache, lru_cache
 from pathlib import Path
 
@@ -92,6 +94,48 @@ def manifest() -> list[dict]:
 
 
 ENTRIES = manifest()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def parsed_shapes_once():  # noqa: ANN201
+    """pyshacl reads the shapes graph on every call, and rdflib parses each SPARQL constraint again
+    for every focus node (most of the time these tests took); here they are parsed once and reused:
+    several times faster, the same results (what is reused depends on the shapes only)."""
+    with shapes_parsed_once():
+        yield
+
+
+@contextlib.contextmanager
+def shapes_parsed_once() -> Iterator[None]:
+    """Within: pyshacl's ShapesGraph made once per shapes graph, rdflib's queries parsed once per text."""
+    import pyshacl.validator as pv
+    from rdflib.plugins.sparql import processor
+
+    original = pv.ShapesGraph
+    original_query = processor.SPARQLProcessor.query
+    made: dict[int, tuple] = {}
+    parsed: dict[tuple, object] = {}
+
+    def shapes_graph(graph, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        if id(graph) not in made:  # the graph is kept with it, so its id is not reused
+            made[id(graph)] = (graph, original(graph, *args, **kwargs))
+        return made[id(graph)][1]
+
+    def query(self, strOrQuery, initBindings=None, initNs=None, base=None, DEBUG=False):  # noqa: ANN001, ANN202, N803
+        if isinstance(strOrQuery, str):  # a prepared query is what rdflib offers for reuse
+            key = (strOrQuery, base, tuple(sorted((initNs or {}).items())))
+            if key not in parsed:
+                parsed[key] = processor.translateQuery(processor.parseQuery(strOrQuery), base, initNs)
+            strOrQuery = parsed[key]
+        return original_query(self, strOrQuery, initBindings, initNs, base, DEBUG)
+
+    pv.ShapesGraph = shapes_graph
+    processor.SPARQLProcessor.query = query
+    try:
+        yield
+    finally:
+        pv.ShapesGraph = original
+        processor.SPARQLProcessor.query = original_query
 
 
 @lru_cache(maxsize=1)

@@ -20,12 +20,20 @@ import rdflib
 from jisr_kg.pipeline import shacl_sparql
 from jisr_kg.pipeline import validate as v
 from tests.conftest import jisr
+from tests.test_shapes import shapes_parsed_once
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "shapes"
 SHAPES_FILE = ROOT / "ontology" / "shapes.ttl"
 CONTEXT_FILES = (ROOT / "ontology" / "ontology.ttl", ROOT / "data" / "source.ttl")
 FIXTURE_FILES = sorted(p for p in FIXTURES.glob("*.ttl") if p.name != "manifest.ttl")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def parsed_shapes_once():  # noqa: ANN201
+    """pyshacl's shapes and rdflib's SPARQL parsed once (see tests/test_shapes.py): the same results."""
+    with shapes_parsed_once():
+        yield
 
 
 @cache
