@@ -192,8 +192,8 @@ def test_the_wheel_installs_in_a_fresh_environment_and_runs(tmp_path: Path) -> N
         for path in folder.iterdir():
             if path.is_file():
                 assert prefix + path.name in names, prefix + path.name
-    for path in (ROOT / "jisr_kg" / "web").rglob("*"):
-        if path.is_file() and path.parent.name in ("templates", "static"):
+    for path in (ROOT / "jisr_kg").rglob("*"):  # package data: the server's templates, static files, basemap
+        if path.is_file() and "__pycache__" not in path.parts:
             assert path.relative_to(ROOT).as_posix() in names, path
 
     env_dir = tmp_path / "venv"
