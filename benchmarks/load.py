@@ -43,7 +43,9 @@ from urllib.parse import quote, urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 ENTITY = "https://w3id.org/jisr-kg/id/actor/joshua-landis"
-QUERIES = ("claims-by-claimant", "contradictions")
+#: Stored queries with small answers whose cost grows with the data (claims-by-claimant: the engine
+#: finds one claimant's claims among all) and with a large answer (timeline: every dated event).
+QUERIES = ("claims-by-claimant", "timeline")
 
 
 # ---------------------------------------------------------------- a small keep-alive HTTP/1.1 client
@@ -83,6 +85,12 @@ class Outcome:
     latencies: list[float]
     errors: int
     seconds: float
+    cpu: float = float("nan")  # the server's CPU seconds (all its processes) during the run
+
+    @property
+    def cpu_per_request(self) -> float:
+        done = len(self.latencies) + self.errors
+        return self.cpu / done if done else float("nan")
 
     @property
     def throughput(self) -> float:
@@ -130,11 +138,35 @@ async def _load(port: int, path: str, headers: dict[str, str], requests: int, co
     return Outcome(latencies, errors[0], time.perf_counter() - t0)
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and its living children, from /proc (Linux); NaN elsewhere.
+    It does not depend on what else runs on the machine, unlike throughput."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return float("nan")
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for d in proc.iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(d.name) == pid or int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def load(port: int, path: str, headers: dict[str, str], requests: int, concurrency: int,
-         timeout: float = 60.0) -> Outcome:
+         timeout: float = 60.0, pid: int | None = None) -> Outcome:
     # a short warm-up (caches, the first connection), not counted
     asyncio.run(_load(port, path, headers, min(50, requests), min(4, concurrency), timeout))
-    return asyncio.run(_load(port, path, headers, requests, concurrency, timeout))
+    before = cpu_seconds(pid) if pid else float("nan")
+    outcome = asyncio.run(_load(port, path, headers, requests, concurrency, timeout))
+    if pid:
+        outcome.cpu = cpu_seconds(pid) - before
+    return outcome
 
 
 # ---------------------------------------------------------------- the servers
@@ -211,13 +243,14 @@ def bench_scale(scale: int, args: argparse.Namespace, work: Path) -> list[dict]:
     oxi, oport = start_oxigraph(store)
     rows = []
     n, c = args.requests, args.concurrency
+    nq = args.query_requests if scale == 1 else args.big_query_requests
     try:
         def run(label: str, ours: tuple[str, dict], anchor: tuple[str, dict] | None, n: int = n) -> None:
             if args.only and not any(word in label for word in args.only.split(",")):
                 return
             print(f"  {label} ...", file=sys.stderr, flush=True)
-            a = load(jport, *ours, n, c)
-            b = load(oport, *anchor, n, c) if anchor else None
+            a = load(jport, *ours, n, c, pid=jisr.pid)
+            b = load(oport, *anchor, n, c, pid=oxi.pid) if anchor else None
             rows.append({"scale": scale, "case": label, "requests": n, "jisr": a, "oxigraph": b})
 
         describe = with_prefixes(description_query(ENTITY))
@@ -227,20 +260,19 @@ def bench_scale(scale: int, args: argparse.Namespace, work: Path) -> list[dict]:
         for name in QUERIES:
             text = resolve(name).bind()
             anchor = ("/query?" + urlencode({"query": with_prefixes(text)}), json_accept)
-            run(f"`{name}` via `/api/queries`", (f"/api/queries/{quote(name)}", json_accept), anchor,
-                args.query_requests)
-            run(f"`{name}` via `/sparql`", ("/sparql?" + urlencode({"query": text}), json_accept), anchor,
-                args.query_requests)
+            run(f"`{name}` via `/api/queries`", (f"/api/queries/{quote(name)}", json_accept), anchor, nq)
+            run(f"`{name}` via `/sparql`", ("/sparql?" + urlencode({"query": text}), json_accept), anchor, nq)
     finally:
         stop(jisr)
         stop(oxi)
     return rows
 
 
-def _fmt(o: Outcome | None) -> tuple[str, str, str, str]:
+def _fmt(o: Outcome | None) -> tuple[str, ...]:
     if o is None:
-        return ("-", "-", "-", "-")
-    return (f"{o.throughput:.0f}", f"{o.pct(50) * 1000:.1f}", f"{o.pct(99) * 1000:.1f}", str(o.errors))
+        return ("-", "-", "-", "-", "-")
+    return (f"{o.throughput:.0f}", f"{o.pct(50) * 1000:.1f}", f"{o.pct(99) * 1000:.1f}", str(o.errors),
+            f"{o.cpu_per_request * 1000:.2f}")
 
 
 def table(rows: list[dict], args: argparse.Namespace) -> str:
@@ -251,11 +283,13 @@ def table(rows: list[dict], args: argparse.Namespace) -> str:
         f"{f' and --workers {args.workers}' if args.workers else ''} beside `oxigraph serve-read-only "
         "--union-default-graph` on the same store (the anchor: what the engine alone gives over HTTP). "
         f"Machine: {platform.machine()}, {os.cpu_count()} cores shared by clients and servers, Python "
-        f"{platform.python_version()}; measured {time.strftime('%Y-%m-%d')}.",
+        f"{platform.python_version()}; measured {time.strftime('%Y-%m-%d %H:%M')}, load average before the run "
+        f"{args.loadavg:.1f} (other work on the machine slows both servers alike). CPU ms/req: the "
+        "server's CPU time (all its processes) per request, which does not depend on that other work.",
         "",
-        "| scale | request | requests | jisr-kg req/s | p50 ms | p99 ms | errors | oxigraph req/s | p50 ms | p99 ms "
-        "| errors |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| scale | request | requests | jisr-kg req/s | p50 ms | p99 ms | errors | CPU ms/req | oxigraph req/s "
+        "| p50 ms | p99 ms | errors | CPU ms/req |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         out.append(f"| {r['scale']}x | {r['case']} | {r['requests']} | " + " | ".join(_fmt(r["jisr"])) + " | "
@@ -267,7 +301,9 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--scales", default="1", help="comma-separated copies of the data (default 1)")
     p.add_argument("--requests", type=int, default=2000, help="requests for the entity (default 2000)")
-    p.add_argument("--query-requests", type=int, default=300, help="requests per stored query case (default 300)")
+    p.add_argument("--query-requests", type=int, default=300, help="requests per stored query case at 1x (default 300)")
+    p.add_argument("--big-query-requests", type=int, default=48,
+                   help="requests per stored query case at the larger scales (default 48)")
     p.add_argument("--only", default=None, help="only the cases whose label has one of these words (comma-separated)")
     p.add_argument("--concurrency", type=int, default=16, help="concurrent clients (default 16)")
     p.add_argument("--workers", type=int, default=None, help="jisr-kg serve --workers (default: its own)")
@@ -276,6 +312,7 @@ def main() -> None:
     if min(args.requests, args.query_requests, args.concurrency) <= 0:
         raise SystemExit("--requests and --concurrency take positive numbers")
     scales = [int(s) for s in args.scales.split(",")]
+    args.loadavg = os.getloadavg()[0]
     rows: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="jisr-kg-load-") as tmp:
         for k in scales:
