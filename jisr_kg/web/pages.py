@@ -153,6 +153,42 @@ _READERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _RENDERER = Renderer(static=False)
 
 
+class PageCache:
+    """Rendered pages by (page, arguments), the most recently used kept. The server's store is read-only
+    for its whole life, so a page once rendered stays true; the cache is bounded (entries, not bytes:
+    pages are 5 to 250 kB) and shared by the threads that render."""
+
+    def __init__(self, size: int = 512) -> None:
+        import threading
+        from collections import OrderedDict
+
+        self.size = size
+        self.pages: OrderedDict[tuple, str | None] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple, make: Callable[[], str | None]) -> str | None:
+        with self.lock:
+            if key in self.pages:
+                self.pages.move_to_end(key)
+                return self.pages[key]
+        page = make()
+        with self.lock:
+            self.pages[key] = page
+            while len(self.pages) > self.size:
+                self.pages.popitem(last=False)
+        return page
+
+
+_CACHES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _cache(ctx: Any) -> PageCache:
+    cache = _CACHES.get(ctx)
+    if cache is None:
+        cache = _CACHES[ctx] = PageCache()
+    return cache
+
+
 def _reader(ctx: Any) -> tuple[rm.Reader, Any]:
     """The Reader and search index of a server context, made once."""
     got = _READERS.get(ctx)
@@ -187,7 +223,7 @@ async def entity_page(request: Any, iri: str, ctx: Any) -> Any:
     from starlette.concurrency import run_in_threadpool
 
     reader, _ = _reader(ctx)
-    body = await run_in_threadpool(entity_html, _RENDERER, reader, iri)
+    body = await run_in_threadpool(_cache(ctx).get, ("entity", iri), lambda: entity_html(_RENDERER, reader, iri))
     if body is None:
         return _html(not_found_html(_RENDERER, f"{iri} is not in the graph."), 404)
     return _html(body)
@@ -202,7 +238,9 @@ def routes(ctx: Any) -> list:
     def page(make: Callable[..., str | None]) -> Callable:
         async def endpoint(request: Any) -> Any:
             reader, _ = _reader(ctx)
-            return _html(await run_in_threadpool(make, _RENDERER, reader, **request.path_params))
+            args = dict(request.path_params)
+            key = (make.__name__, *sorted(args.items()))
+            return _html(await run_in_threadpool(_cache(ctx).get, key, lambda: make(_RENDERER, reader, **args)))
 
         return endpoint
 
