@@ -425,3 +425,18 @@ def test_a_warning_names_an_iri_parameter_not_in_the_graph() -> None:
     assert r.returncode == 0
     assert err(r).strip() == ("jisr-kg: warning: parameter 'claimant': actor:joshua-landus is not in the graph "
                               "(no triple names it), so it matches nothing")
+
+
+def test_query_text_that_is_not_utf8(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    query = b'SELECT * WHERE {\n  ?s ?p "\xff" }\n'
+    r = subprocess.run([sys.executable, "-m", "jisr_kg", "-q", "query", "-"], input=query, capture_output=True,
+                       cwd=ROOT)
+    assert r.returncode == 2
+    assert err(r).strip() == "jisr-kg: error: <stdin>:2: the query is not UTF-8 text (byte 0xff)"
+    (tmp_path / "q.rq").write_bytes(query)
+    r = jisr("query", str(tmp_path / "q.rq"))
+    assert r.returncode == 2
+    assert err(r).strip() == f"jisr-kg: error: {tmp_path / 'q.rq'}:2: the query is not UTF-8 text (byte 0xff)"

@@ -65,7 +65,8 @@ class Parameter:
             try:
                 day = date.fromisoformat(value)
             except ValueError:
-                raise QueryError(f"parameter {self.name!r} takes a date, and {value!r} is no day of the calendar") from None
+                raise QueryError(f"parameter {self.name!r} takes a date, and {value!r} is no day of the calendar"
+                                 ) from None
             return Term("literal", day.isoformat(), PARAM_TYPES["date"])
         if self.kind == "boolean":
             if value not in ("true", "false"):
@@ -188,10 +189,20 @@ def stored_queries(directory: Path | None = None) -> list[StoredQuery]:
 
 def read_query(path: Path) -> StoredQuery:
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as e:
         raise QueryError(e.strerror or "cannot read", path=path) from None
-    return StoredQuery(path.stem, path, text)
+    return StoredQuery(path.stem, path, _utf8(data, path))
+
+
+def _utf8(data: bytes, source: str | Path) -> str:
+    """SPARQL text is UTF-8: other bytes are a one-line error naming where, not a codec traceback."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise QueryError(f"the query is not UTF-8 text (byte 0x{data[e.start]:02x})", path=source,
+                         line=line) from None
 
 
 def resolve(ref: str, directory: Path | None = None) -> StoredQuery:
@@ -199,8 +210,7 @@ def resolve(ref: str, directory: Path | None = None) -> StoredQuery:
     path to an existing file), else a stored query by name. Only the CLI takes paths; the library API
     and the server look stored queries up by name (`lookup`)."""
     if ref == "-":
-        text = sys.stdin.read()
-        return StoredQuery("<stdin>", None, text)
+        return StoredQuery("<stdin>", None, _utf8(sys.stdin.buffer.read(), "<stdin>"))
     path = Path(ref)
     if ref.endswith(".rq") or path.is_file():
         if not path.is_file():
