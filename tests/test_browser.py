@@ -289,3 +289,41 @@ def test_data_holding_markup_runs_no_script(browser) -> None:
             context.close()
     finally:
         s.stop()
+
+
+def test_static_site_searches_in_the_browser(browser, tmp_path: Path) -> None:
+    # the static site of the small dataset, served by a plain file server: search runs in the page
+    import functools
+    import http.server
+
+    from conftest import jisr
+
+    out = tmp_path / "site"
+    r = jisr("--data", str(ROOT / "tests" / "pages"), "site", "-o", str(out))
+    assert r.returncode == 0, r.stderr.decode()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(out))
+    handler.log_message = lambda *a: None  # type: ignore[attr-defined]
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    context = browser.new_context()
+    page = context.new_page()
+    watch = Watch(page, urlsplit(url).netloc)
+    try:
+        page.goto(url + "/id/place/house.html")
+        page.get_by_role("searchbox").fill("BOB")
+        first = page.locator(".suggestions a").first
+        first.wait_for(timeout=10_000)
+        first.click()
+        page.wait_for_load_state()
+        assert page.url.endswith("/id/actor/bob.html")
+        assert "<script>" in page.locator("h1").inner_text()
+        page.goto(url + "/search.html?q=alice")
+        page.locator("#results a").first.wait_for(timeout=10_000)
+        assert page.locator("#results a").first.get_attribute("href") == "id/actor/alice.html"
+        assert watch.problems == []
+    finally:
+        context.close()
+        httpd.shutdown()
+        thread.join(timeout=10)

@@ -83,9 +83,16 @@ class Renderer:
 
         return url
 
+    def root(self, current: str) -> str:
+        """The site's root as seen from the page at `current`: "/" on the server, "../../" or "" in the site."""
+        if not self.static:
+            return "/"
+        here = posixpath.dirname(page_file(current))
+        return "" if not here else posixpath.relpath(".", here) + "/"
+
     def render(self, template: str, current: str, **data: Any) -> str:
         return self.env.get_template(template).render(url=self.url_for(current), current=current,
-                                                      static=self.static, **data)
+                                                      static=self.static, root=self.root(current), **data)
 
 
 # ---------------------------------------------------------------- the pages' data and HTML, engine-free

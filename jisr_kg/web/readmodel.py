@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from jisr_kg.rdf.namespaces import ASSERTED_GRAPH, ID, JKG, ONTOLOGY, PROV, RDF, RDFS, SCHEMA, SKOS
@@ -22,6 +22,9 @@ from jisr_kg.rdf.terms import Term, compact
 from jisr_kg.sparql.results import SelectResult
 
 Select = Callable[[str], SelectResult]
+
+#: compact() looks at every prefix; a page asks for the same few hundred IRIs again and again
+_compact = lru_cache(maxsize=200_000)(compact)
 
 _FORBIDDEN_IN_IRI = re.compile(r'[\x00-\x20<>"{}|^`\\]')
 
@@ -119,11 +122,16 @@ class Reader:
         return self.labels.get(iri) or compact(iri)
 
     def ref(self, iri: str | None) -> dict | None:
-        """A link to a thing: its label, prefixed name and site path (None where it has no page)."""
+        """A link to a thing: its label, prefixed name and site path (None where it has no page). Made
+        once per IRI and shared: callers copy it ({**ref, ...}) rather than change it."""
         if iri is None:
             return None
-        return {"iri": iri, "label": self.label(iri), "name": compact(iri), "path": path_of(iri),
-                "side": self.sides.get(iri)}
+        refs = self.__dict__.setdefault("_refs", {})
+        got = refs.get(iri)
+        if got is None:
+            got = refs[iri] = {"iri": iri, "label": self.label(iri), "name": _compact(iri), "path": path_of(iri),
+                               "side": self.sides.get(iri)}
+        return got
 
     def sentence(self, start: int, end: int) -> dict:
         """The sentence (coverage unit) around an evidence span: the words before, the span, and after."""
@@ -241,7 +249,7 @@ def claims(reader: Reader, iris: list[str]) -> dict[str, dict]:
         obj = got.get(RDF + "object")
         standing, modality = got.get(JKG + "standing"), got.get(JKG + "modality")
         out[c] = {
-            "iri": c, "label": reader.label(c), "name": compact(c), "path": path_of(c),
+            "iri": c, "label": reader.label(c), "name": _compact(c), "path": path_of(c),
             "subject": reader.ref(_v(got.get(RDF + "subject"))),
             "predicate": reader.ref(_v(got.get(RDF + "predicate"))),
             "object": _object(reader, obj),
@@ -260,7 +268,7 @@ def claims(reader: Reader, iris: list[str]) -> dict[str, dict]:
             s, e = int(r["start"].value), int(r["end"].value)
         except ValueError:
             continue
-        ev = {"span": compact(r["span"].value), "span_path": path_of(r["span"].value), **reader.sentence(s, e)}
+        ev = {"span": _compact(r["span"].value), "span_path": path_of(r["span"].value), **reader.sentence(s, e)}
         if ev not in d["evidence"]:
             d["evidence"].append(ev)
     for d in out.values():
