@@ -183,8 +183,10 @@ def cmd_query(args: argparse.Namespace, console: Console) -> int:
         # Always in a child process (docs/decisions/0019-bounded-queries.md): --timeout stops the engine,
         # Ctrl-C stops it at once; 0 means no time limit, never an unbounded Ctrl-C.
         timeout = LOCAL_TIMEOUT if args.timeout is None else (args.timeout or math.inf)
+        from jisr_kg.sparql.query import ParameterWarning
+
         with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+            warnings.simplefilter("always", ParameterWarning)
             result = run_query(q, params, engine=args.engine or "oxigraph", infer=not args.no_infer,
                                data=_data(args), reasoner=args.reasoner, progress=console.progress,
                                timeout=timeout, allow_service=args.allow_service, max_memory_mb=args.max_memory)
