@@ -584,7 +584,8 @@ PREFIX jkg: <https://w3id.org/jisr-kg/ontology#>
 PREFIX oa: <http://www.w3.org/ns/oa#>
 SELECT DISTINCT ?claim ?start ?end WHERE {
   GRAPH <%s> {
-    ?claim a jkg:Claim ; jkg:evidence ?span . ?span oa:hasSelector ?sel . ?sel oa:start ?start ; oa:end ?end
+    ?span oa:hasSource <%s> ; oa:hasSelector ?sel . ?sel oa:start ?start ; oa:end ?end .
+    ?claim jkg:evidence ?span ; a jkg:Claim .
   }
 }
 """
@@ -595,7 +596,8 @@ def source(reader: Reader) -> dict:
     whether claims cover it) and the innermost span over it; then every span with its claims."""
     doc, text = reader.source
     spans: dict[tuple[int, int], set[str]] = defaultdict(set)
-    for r in reader.rows(_SPANS % ASSERTED_GRAPH):
+    # the spans into this document only (a scaled copy of the data has a document of its own per copy)
+    for r in (reader.rows(_SPANS % (ASSERTED_GRAPH, doc)) if iri_ok(doc) else []):
         try:
             s, e = int(r["start"].value), int(r["end"].value)
         except ValueError:
