@@ -212,3 +212,9 @@ def test_data_is_shown_as_text_never_as_markup(hostile) -> None:
     assert "&lt;img src=x onerror=alert(1)&gt;" in source
     # the only scripts of a page are the server's own
     assert re.findall(r"<script[^>]*>", bob) == ['<script src="/static/search.js" defer>']
+
+
+def test_named_graphs_have_a_page(client) -> None:
+    r = client.get("/graph/asserted", headers=HTML)
+    assert r.status_code == 200 and "asserted graph" in r.text and "void:triples" in r.text
+    assert client.get("/graph/no-such-graph", headers=HTML).status_code == 404

@@ -20,8 +20,9 @@ from urllib.parse import quote
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from jisr_kg.rdf import formats
-from jisr_kg.rdf.namespaces import ID, ONTOLOGY
+from jisr_kg.rdf.namespaces import GRAPH, ID, ONTOLOGY, RDFS
 from jisr_kg.web import readmodel as rm
+from jisr_kg.web.readmodel import iri_ok
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -231,6 +232,18 @@ async def entity_page(request: Any, iri: str, ctx: Any) -> Any:
 
     reader, _ = _reader(ctx)
     body = await run_in_threadpool(_cache(ctx).get, ("entity", iri), lambda: entity_html(_RENDERER, reader, iri))
+    if body is None and iri.startswith(GRAPH) and iri_ok(iri):
+        # a named graph of the dataset: its name and size (counted under the server's time limit)
+        result = await ctx.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{iri}> {{ ?s ?p ?o }} }}")
+        n = result.rows[0][0] if result.rows and result.rows[0][0] is not None else None
+        if n is not None and int(n.value) > 0:
+            from jisr_kg.rdf.terms import Term
+
+            g = Term("uri", iri)
+            triples = [(g, Term("uri", RDFS + "label"), Term("literal", iri.rsplit("/", 1)[-1] + " graph")),
+                       (g, Term("uri", "http://rdfs.org/ns/void#triples"), n)]
+            e = rm.described(reader, iri, triples)
+            body = _RENDERER.render("entity.html", "/", title=e["label"], e=e, downloads_base=None)
     if body is None:
         return _html(not_found_html(_RENDERER, f"{iri} is not in the graph."), 404)
     return _html(body)

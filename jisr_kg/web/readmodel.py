@@ -425,6 +425,18 @@ def entity(reader: Reader, iri: str) -> dict | None:
     }
 
 
+def described(reader: Reader, iri: str, triples: list[tuple[Term, Term, Term]]) -> dict:
+    """The page of an IRI that is not in the data but has a description (a named graph: its size and
+    label), from the description's triples about it."""
+    rows = [{"p": reader.ref(p.value), "o": _object(reader, o), "graph": ""} for s_, p, o in triples
+            if s_.value == iri]
+    label = next((r["o"]["literal"] for r in rows if r["p"]["iri"] == RDFS + "label" and "literal" in r["o"]),
+                 iri.rsplit("/", 1)[-1])
+    return {"iri": iri, "name": _compact(iri), "path": None, "label": label, "types": [], "side": None,
+            "comments": [], "alt": [], "claim": None, "claims": {}, "claim_count": 0, "figures": [], "related": {},
+            "triples": sorted(rows, key=lambda t: (t["p"]["name"], str(t["o"]))), "incoming": [], "made": []}
+
+
 # ---------------------------------------------------------------- the ontology
 
 
