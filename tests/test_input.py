@@ -111,6 +111,34 @@ def test_an_entity_bomb_is_refused_in_one_line_within_bounded_memory(tmp_path: P
     assert "entity bomb" in message
 
 
+LAUGHS = '<!ENTITY a0 "aaaaaaaaaa">' + "".join(f'<!ENTITY a{i} "' + f"&a{i - 1};" * 10 + '">' for i in range(1, 10))
+ENTITY_ATTACKS = {
+    # declared but never used: the parser may expand every declaration all the same
+    "unused": (LAUGHS, "x", "the entity a6 expands to more than 8 MiB"),
+    # a second declaration of the same name does not hide the first
+    "redeclared": (LAUGHS + '<!ENTITY x "&a9;"><!ENTITY x "small">', "x", "the entity a6 expands"),
+    # a chain thousands deep (each declared before the one it names): refused before Python's
+    # recursion limit is reached
+    "deep": ("".join(f'<!ENTITY c{i} "&c{i - 1};">' for i in range(2999, 0, -1)) + '<!ENTITY c0 "x">', "c2999",
+             "is nested more than 32 deep"),
+    "recursive": ('<!ENTITY r "&s;"><!ENTITY s "&r;">', "r", "refers to itself"),
+    "parameter": ('<!ENTITY % p "x">', "amp", "the entity p is a parameter entity"),
+}
+
+
+@pytest.mark.parametrize("attack", sorted(ENTITY_ATTACKS))
+def test_other_entity_attacks_are_refused_in_one_line(tmp_path: Path, attack: str) -> None:
+    declarations, used, expected = ENTITY_ATTACKS[attack]
+    write(tmp_path / "d" / "x.rdf", f"""<?xml version="1.0"?>
+<!DOCTYPE rdf:RDF [{declarations}]>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:e="http://example.org/">
+  <rdf:Description rdf:about="http://example.org/a"><e:p>&{used};</e:p></rdf:Description>
+</rdf:RDF>
+""")
+    message = one_line(run("--data", "d", "validate", cwd=tmp_path, cache=tmp_path / "cache", limit=1 << 30))
+    assert message.startswith("jisr-kg: error: d/x.rdf:2: refused: ") and expected in message, message
+
+
 def test_rdfxml_entities_that_abbreviate_iris_are_still_read(tmp_path: Path) -> None:
     """Ontology editors write RDF/XML with an entity per namespace: that is no bomb."""
     write(tmp_path / "d" / "onto.rdf", """<?xml version="1.0"?>

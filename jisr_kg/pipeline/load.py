@@ -31,6 +31,8 @@ MAX_TOKEN = 16 * 1024 * 1024
 #: The most that the entity references of an RDF/XML file may expand to, beyond the file itself:
 #: far more than any real use (namespace abbreviations), far less than an "entity bomb".
 MAX_ENTITY_EXPANSION = 8 * 1024 * 1024
+#: How deep entities may refer to entities (the count is recursive; a namespace entity is 1 deep).
+MAX_ENTITY_DEPTH = 32
 
 
 def parse_file(path: Path, index: int = 0) -> list[str]:
@@ -132,7 +134,8 @@ def _check_entities(data: bytes, path: Path) -> None:
     """Refuse RDF/XML whose entities would expand beyond MAX_ENTITY_EXPANSION (the "billion laughs"
     attack: 750 bytes of nested entities exhaust the memory of the XML parser), or that declares
     external or parameter entities (which would read other files). The expansion is counted, not
-    done: an entity's size is its text plus the sizes of the entities it refers to."""
+    done: an entity's size is its text plus the sizes of the entities it refers to (the largest of its
+    declarations, if it is declared twice)."""
     import re
 
     if b"<!ENTITY" not in data:
@@ -140,15 +143,15 @@ def _check_entities(data: bytes, path: Path) -> None:
     text = data.decode("utf-8", errors="replace")
     refuse = "refused: {}; RDF/XML entities may only abbreviate text"
     decl = re.compile(r"<!ENTITY\s+(%\s*)?([^\s%\"'>]+)\s+(?:\"([^\"]*)\"|'([^']*)'|(SYSTEM|PUBLIC)\b)", re.S)
-    entities: dict[str, str] = {}
+    entities: dict[str, list[str]] = {}
     lines: dict[str, int] = {}
     for m in decl.finditer(text):
         line = text.count("\n", 0, m.start()) + 1
         if m.group(1) or m.group(5):
             what = "is a parameter entity" if m.group(1) else "is external (it would read another file)"
             raise InputError(refuse.format(f"the entity {m.group(2)} {what}"), path=path, line=line)
-        entities[m.group(2)] = m.group(3) if m.group(3) is not None else m.group(4)
-        lines[m.group(2)] = line
+        entities.setdefault(m.group(2), []).append(m.group(3) if m.group(3) is not None else m.group(4))
+        lines.setdefault(m.group(2), line)
     ref = re.compile(r"&([^\s&;#]+);")
     sizes: dict[str, int] = {}
 
@@ -157,17 +160,21 @@ def _check_entities(data: bytes, path: Path) -> None:
             return 0  # a predefined entity (&amp;) or an undeclared one, which the parser refuses
         if name in seen:
             raise InputError(refuse.format(f"the entity {name} refers to itself"), path=path, line=lines[name])
+        if len(seen) >= MAX_ENTITY_DEPTH:
+            raise InputError(refuse.format(f"the entity {name} is nested more than {MAX_ENTITY_DEPTH} deep"),
+                             path=path, line=lines[name])
         if name not in sizes:
-            value = entities[name]
-            sizes[name] = len(value) + sum(size(r, (*seen, name)) for r in ref.findall(value))
+            sizes[name] = max(len(value) + sum(size(r, (*seen, name)) for r in ref.findall(value))
+                              for value in entities[name])
             if sizes[name] > MAX_ENTITY_EXPANSION:
                 raise InputError(refuse.format(f"the entity {name} expands to more than "
                                                f"{MAX_ENTITY_EXPANSION // (1024 * 1024)} MiB (an entity bomb)"),
                                  path=path, line=lines[name])
         return sizes[name]
 
+    # the parser may expand every declared entity, used or not: all count, and then every reference
     body = text[text.rfind("]>") + 2:] if "]>" in text else text
-    total = sum(size(name) for name in ref.findall(body))
+    total = sum(size(name) for name in entities) + sum(size(name) for name in ref.findall(body))
     if total > MAX_ENTITY_EXPANSION:
         raise InputError(refuse.format(f"its entity references expand to more than "
                                        f"{MAX_ENTITY_EXPANSION // (1024 * 1024)} MiB (an entity bomb)"), path=path)
