@@ -154,9 +154,9 @@ def test_timeout_stops_a_cross_product_with_little_memory(engine: str) -> None:
 
 
 def test_max_memory_stops_a_growing_query() -> None:
-    r = jisr("query", "-", "--max-memory", "250", "--timeout", "120", stdin=CROSS)
+    r = jisr("query", "-", "--max-memory", "150", "--timeout", "120", stdin=CROSS)
     assert r.returncode == 1
-    assert "over --max-memory 250 MB, and was stopped" in r.stderr.decode()
+    assert "over --max-memory 150 MB, and was stopped" in r.stderr.decode()
 
 
 def test_no_time_limit_with_zero_and_answers_unchanged(data: Path) -> None:
