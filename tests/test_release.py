@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 import subprocess
 import sys
 import venv
@@ -179,9 +180,17 @@ def test_the_wheel_installs_in_a_fresh_environment_and_runs(tmp_path: Path) -> N
     """Build the wheel, check it carries the package, the ontology, the data and the queries, install it
     (not editable) in a new virtual environment, and run the main commands from there, away from the
     checkout."""
+    # built from a copy: setuptools writes build/ and *.egg-info beside the sources, not in the checkout
+    source = tmp_path / "source"
+    junk = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", "expected")
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, source / name)
+    for folder in ("jisr_kg", "ontology", "data", "queries"):
+        shutil.copytree(ROOT / folder, source / folder, ignore=junk)
     wheels = tmp_path / "wheels"
     subprocess.run([sys.executable, "-m", "pip", "wheel", ".", "--no-deps", "-q", "-w", str(wheels)],
-                   cwd=ROOT, check=True, capture_output=True, timeout=600)
+                   cwd=source, check=True, capture_output=True, timeout=600)
     (wheel,) = wheels.glob("jisr_kg-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     for package in _subpackages():
