@@ -52,6 +52,14 @@ NOT_CONSTRAINTS = frozenset(SH + p for p in (
     "targetClass", "targetNode", "targetSubjectsOf", "targetObjectsOf", "flags", "defaultValue"))
 
 
+_SUBCLASSES = re.compile(r"\{\{subclasses of (<[^>]*>)\}\}")
+
+
+def subclasses(cls: object) -> str:
+    """A placeholder for the class and its subclasses in the data, filled in by `validate`."""
+    return f"{{{{subclasses of {cls}}}}}"
+
+
 class Unsupported(Exception):
     """The shapes use something this validator does not translate: use pyshacl."""
 
@@ -153,7 +161,8 @@ class Translator:
         `prop` is not a value-level parameter."""
         name = prop[len(SH):] if prop.startswith(SH) else None
         if name == "class":
-            return f"EXISTS {{ {x} <{RDF}type>/<{RDFS}subClassOf>* {param} }}"
+            t = self.var()
+            return f"EXISTS {{ VALUES {t} {{ {subclasses(param)} }} {x} <{RDF}type> {t} }}"
         if name == "datatype":
             dt = param.value  # type: ignore[attr-defined]
             if dt == XSD_STRING:
@@ -272,7 +281,8 @@ class SparqlValidator:
         for kind in TARGETS:
             for target in self.g.values(shape, SH + kind):
                 if kind == "targetClass":
-                    patterns.append(f"{{ ?this <{RDF}type>/<{RDFS}subClassOf>* {target} }}")
+                    t = self.t.var()
+                    patterns.append(f"{{ VALUES {t} {{ {subclasses(target)} }} ?this <{RDF}type> {t} }}")
                 elif kind == "targetNode":
                     patterns.append(f"{{ VALUES ?this {{ {target} }} }}")
                 elif kind == "targetSubjectsOf":
@@ -371,13 +381,28 @@ class SparqlValidator:
 
     def validate(self, store: ox.Store, *, union: bool = False) -> list[ValidationResult]:
         kwargs = {"use_default_graph_as_union": True} if union else {}
+        # "an instance of C" is rdf:type/rdfs:subClassOf* C; the subclasses are looked up once here
+        # and listed in each query (a path per value node costs Oxigraph several times more)
+        found: dict[str, str] = {}
+
+        def fill(text: str) -> str:
+            def classes(m: re.Match[str]) -> str:
+                c = m.group(1)
+                if c not in found:
+                    rows = store.query(f"SELECT DISTINCT ?c WHERE {{ ?c <{RDFS}subClassOf>* {c} }}", **kwargs)
+                    found[c] = " ".join(sorted({str(r["c"]) for r in rows} | {c}))  # type: ignore[union-attr]
+                return found[c]
+
+            return _SUBCLASSES.sub(classes, text)
+
         out: list[ValidationResult] = []
         for kind, info, *rest in self.plan:
             if kind == "sparql":
                 focus, (text, message, _node) = rest
-                out += self._run_sparql(store, kwargs, info, focus, text, message)
+                out += self._run_sparql(store, kwargs, info, fill(focus), text, message)
                 continue
             component, q = rest
+            q = fill(q)
             for sol in store.query(q, **kwargs):  # type: ignore[union-attr]
                 this = sol["this"]
                 if kind == "novalue":
