@@ -128,7 +128,7 @@ def test_casualty_and_strength_figures_name_their_group(asserted: rdflib.Graph) 
     g = asserted
     missing = []
     for c in claims(g):
-        if g.value(c, RDF.predicate) in (JKG.killed, JKG.wounded, JKG.arrested, JKG.strength):
+        if g.value(c, RDF.predicate) in (JKG.killed, JKG.wounded, JKG.casualties, JKG.arrested, JKG.strength):
             qv = g.value(c, RDF.object)
             slug = str(c).rsplit("/", 1)[1]
             if g.value(qv, JKG.countedGroup) is None and slug not in GROUP_NOT_NAMED:
