@@ -3,6 +3,7 @@ one-line message, and a refused command leaves every file as it was."""
 
 from __future__ import annotations
 
+import codecs
 import os
 import shlex
 import shutil
@@ -24,6 +25,7 @@ class Case:
     run: list[str] = field(default_factory=list)
     cwd: str = "."
     stdin: str | None = None  # `stdin: TEXT`: what the command reads on standard input (one line)
+    escapes: bool = False  # `escapes: yes`: \xNN in `run:` is that byte (bytes that are not UTF-8)
     exit: int = 0
     stderr: str = ""
     after: list[tuple[str, str]] = field(default_factory=list)
@@ -45,6 +47,8 @@ def read_case(path: Path) -> Case:
             case.exit = int(value)
         elif key in ("stderr", "cwd", "stdin"):
             setattr(case, key, value)
+        elif key == "escapes":
+            case.escapes = value == "yes"
         else:
             raise AssertionError(f"{path.name}:{number}: unknown key {key!r}")
     return case
@@ -77,7 +81,8 @@ def test_bad_input(path: Path, tmp_path: Path) -> None:
         else:
             raise AssertionError(f"{path.name}: unknown setup {verb!r}")
     before = snapshot(tmp_path)
-    r = jisr(*case.run, stdin=case.stdin, cwd=tmp_path / case.cwd,
+    args = [os.fsdecode(codecs.escape_decode(a)[0]) for a in case.run] if case.escapes else case.run
+    r = jisr(*args, stdin=case.stdin, cwd=tmp_path / case.cwd,
              env={"JISR_KG_CACHE": str(tmp_path.parent / f"{path.stem}-cache")})
     stderr = r.stderr.decode("utf-8")
     assert r.returncode == case.exit, stderr
