@@ -209,6 +209,15 @@ def test_an_ill_typed_literal_is_refused_with_its_file(tmp_path: Path, lexical: 
                        "(the object of <http://example.org/a> <http://example.org/p>)")
 
 
+def test_an_integer_too_long_for_the_reasoner_is_one_line(tmp_path: Path) -> None:
+    """Python reads at most 4300 digits: owlrl and rdflib printed tracebacks and a 5000-digit message."""
+    write(tmp_path / "d" / "a.ttl", f'<http://example.org/a> <http://example.org/p> "{"9" * 5000}"'
+          '^^<http://www.w3.org/2001/XMLSchema#integer> .\n')
+    message = one_line(run("--data", "d", "validate", cwd=tmp_path, cache=tmp_path / "cache"))
+    assert message == ("jisr-kg: error: d/a.ttl: a number of 5000 digits (the object of <http://example.org/a> "
+                       "<http://example.org/p>): the reasoner reads at most 4300")
+
+
 def test_well_typed_literals_of_every_kind_are_read(tmp_path: Path) -> None:
     values = ['"12"^^xsd:integer', '"-1.5"^^xsd:decimal', '"2011-06-04"^^xsd:date', '"2011-06"^^xsd:gYearMonth',
               '"2011"^^xsd:gYear', '"true"^^xsd:boolean', '"P1Y2M3DT4H"^^xsd:duration', '"PT1H"^^xsd:dayTimeDuration',
