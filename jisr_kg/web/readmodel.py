@@ -332,14 +332,12 @@ SELECT ?p ?o ?g WHERE { GRAPH ?g { <%s> ?p ?o } } ORDER BY ?p ?o
 _INCOMING = """
 SELECT DISTINCT ?s ?p WHERE { GRAPH <%s> { ?s ?p <%s> } } ORDER BY ?p ?s LIMIT 500
 """
+# (one pattern, both properties in a VALUES block: a UNION of the two with BIND and a type check took
+# ~15 ms, as Oxigraph started from every claim; claims() keeps only what is typed jkg:Claim)
 _ABOUT = """
 PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>
-PREFIX jkg: <https://w3id.org/jisr-kg/ontology#>
-SELECT DISTINCT ?claim ?role WHERE {
-  GRAPH <%s> {
-    { ?claim rdf:subject <%s> BIND("subject" AS ?role) } UNION { ?claim rdf:object <%s> BIND("object" AS ?role) }
-    ?claim a jkg:Claim
-  }
+SELECT ?claim ?role WHERE {
+  GRAPH <%s> { VALUES (?p ?role) { (rdf:subject "subject") (rdf:object "object") } ?claim ?p <%s> }
 }
 """
 _MADE = """
@@ -395,7 +393,7 @@ def entity(reader: Reader, iri: str) -> dict | None:
         if key not in seen or t["graph"] == "asserted":
             seen[key] = t
     triples = sorted(seen.values(), key=lambda t: (t["p"]["name"], str(t["o"])))
-    about = reader.rows(_ABOUT % (ASSERTED_GRAPH, iri, iri))
+    about = reader.rows(_ABOUT % (ASSERTED_GRAPH, iri))
     about_iris = sorted({r["claim"].value for r in about})
     cl = claims(reader, about_iris + ([iri] if any(t["iri"] == JKG + "Claim" for t in types if t) else []))
     own = cl.pop(iri, None)
@@ -523,7 +521,7 @@ def dispute(reader: Reader, slug: str) -> dict | None:
     if point is None:
         return None
     iri = point["iri"]
-    about = [r["claim"].value for r in reader.rows(_ABOUT % (ASSERTED_GRAPH, iri, iri))]
+    about = [r["claim"].value for r in reader.rows(_ABOUT % (ASSERTED_GRAPH, iri))]
     first = claims(reader, about)
     # the claims of the point that take part in a link, and the claims at the other end of a link
     involved = {c for c, d in first.items() if d["links"]}
