@@ -349,6 +349,7 @@ class Shape:
 
 
 def shape(text: str) -> Shape:
+    """What the query text asks for (see Shape), read from its tokens."""
     s = Shape()
     declared: dict[str, str] = {}
     tokens = list(_tokens(text))
@@ -375,7 +376,8 @@ def shape(text: str) -> Shape:
             (s.from_named if named else s.from_default).append(iri)
         elif tok == "SERVICE":
             j = i + (2 if nxt == "SILENT" else 1)
-            s.service.append(tokens[j][1] if j < len(tokens) else "")
+            target = tokens[j][1] if j < len(tokens) else ""
+            s.service.append(target if target.startswith("<") or ":" in target else "?variable")
         elif tok == "GRAPH":
             s.uses_graph = True
         elif ":" in tok and not tok.startswith("<"):
