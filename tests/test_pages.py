@@ -218,3 +218,10 @@ def test_named_graphs_have_a_page(client) -> None:
     r = client.get("/graph/asserted", headers=HTML)
     assert r.status_code == 200 and "asserted graph" in r.text and "void:triples" in r.text
     assert client.get("/graph/no-such-graph", headers=HTML).status_code == 404
+
+
+def test_ontology_terms_are_anchors_of_the_ontology_page(client) -> None:
+    page = Page(client.get("/ontology", headers=HTML).text)
+    assert {"Claim", "refutes", "Refuted", "GovernmentSide"} <= page.ids
+    # a term named on an entity page links to its anchor
+    assert any(h.startswith("/ontology#") for h in Page(client.get("/id/event/mutiny", headers=HTML).text).links)
