@@ -97,7 +97,7 @@ def cmd_build(args: argparse.Namespace, console: Console) -> int:
     from jisr_kg.pipeline.build import build_release
 
     t = time.perf_counter()
-    s = build_release(Path(args.output), _data(args), reasoner=args.reasoner, profile=args.profile,
+    s = build_release(Path(args.output), _data(args), reasoner=args.reasoner,
                       progress=console.progress, validator=args.validator)
     total = time.perf_counter() - t
     print(f"built {s.out_dir} in {total:.2f} s")
@@ -375,8 +375,6 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("-o", "--output", default="dist", help="the release folder (default: dist)")
     b.add_argument("--validator", choices=("sparql", "pyshacl"), default="sparql",
                    help="sparql (default: the shapes as SPARQL on Oxigraph) or pyshacl (the reference)")
-    b.add_argument("--rdfs", dest="profile", action="store_const", const="rdfs", default="owlrl",
-                   help="reason with RDFS semantics instead of OWL 2 RL")
     b.set_defaults(run=cmd_build)
 
     v = sub.add_parser("validate", parents=[common, reasoning], help="check the data against the SHACL shapes")
