@@ -179,6 +179,8 @@ def build_release(
             t = time.perf_counter()
             files: dict[str, tuple[int, str]] = {}
             for fmt in FORMATS:
+                if fmt == "jsonld":
+                    continue  # written by the validating child (child_exports)
                 ext = formats.rdf(fmt).extension
                 for infer in (False, True):
                     name = f"jisr-kg{'-inferred' if infer else ''}{ext}"
@@ -188,9 +190,15 @@ def build_release(
             summary.seconds["export"] = time.perf_counter() - t
             return files
 
+        def child_exports() -> dict[str, tuple[int, str]]:  # in the validating child: JSON-LD is the slowest
+            return {name: _write(tmp / name, lambda out, i=infer: stream_export(built, "jsonld", out, infer=i))
+                    for name, infer in (("jisr-kg.jsonld", False), ("jisr-kg-inferred.jsonld", True))}
+
         say("validating and exporting")
         t = time.perf_counter()
-        report, files = validate_beside(built, exports, validator=validator, progress=progress)
+        report, files, more = validate_beside(built, exports, validator=validator, progress=progress,
+                                              also=child_exports)
+        files.update(more)  # type: ignore[arg-type]
         summary.seconds["validate"] = time.perf_counter() - t
         summary.violations, summary.warnings = report.count("Violation"), report.count("Warning")
         if strict and not report.conforms:
@@ -301,11 +309,12 @@ T = TypeVar("T")
 
 
 def validate_beside(built, work: Callable[[], T], *, validator: str = "sparql",  # noqa: ANN001, ANN201
-                    progress: Progress | None = None):  # -> (ValidationReport, T)
-    """Validate `built` in a forked child process while `work` runs in this one: pyshacl and the
-    exports each keep one core busy, so on two cores a release takes about as long as the slower of
-    the two (and this process never builds the rdflib graph that pyshacl needs). Where there is no
-    fork (Windows), one after the other."""
+                    progress: Progress | None = None, also: Callable[[], object] | None = None):
+    """Validate `built` in a forked child process while `work` runs in this one: the validation and
+    the exports each keep one core busy, so on two cores a release takes about as long as the slower
+    of the two. `also` (some of the exports) runs in the child after the validation, to even out the
+    two; then the result is (report, work's, also's), else (report, work's). Where there is no fork
+    (Windows), one after the other."""
     import multiprocessing
     import threading
 
@@ -313,15 +322,18 @@ def validate_beside(built, work: Callable[[], T], *, validator: str = "sparql", 
 
     # fork copies only the calling thread: in a process with other threads (a server, a notebook)
     # the child could inherit a lock held by one of them, so there the two run one after the other.
+    def done(report, result):  # noqa: ANN001, ANN202
+        return (report, result) if also is None else (report, result, also())
+
     cached = cached_report(built, validator=validator, progress=progress)
     if cached is not None:  # validated before with these inputs and shapes: nothing to fork for
-        return cached, work()
+        return done(cached, work())
     if "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
         # the plain call for the default validator (what a library user or test may stand in for)
         options = {} if validator == DEFAULT_VALIDATOR else {"validator": validator}
-        return validate_dataset(built, **options), work()
+        return done(validate_dataset(built, **options), work())
     global _CHILD_INPUT
-    _CHILD_INPUT = (built, validator)
+    _CHILD_INPUT = (built, validator, also)
     try:
         with multiprocessing.get_context("fork").Pool(1) as pool:
             pending = pool.apply_async(_validate_in_child)
@@ -333,7 +345,8 @@ def validate_beside(built, work: Callable[[], T], *, validator: str = "sparql", 
         from jisr_kg.errors import JisrError
 
         raise JisrError(outcome[1], exit_code=outcome[2])
-    return ValidationReport(outcome[1], None), result  # type: ignore[arg-type]
+    report = ValidationReport(outcome[1], None)  # type: ignore[arg-type]
+    return (report, result) if also is None else (report, result, outcome[3])
 
 
 #: What the forked child validates (it inherits this process's memory, so nothing is pickled in).
@@ -345,8 +358,9 @@ def _validate_in_child() -> tuple:
     from jisr_kg.pipeline.validate import validate_dataset
 
     try:
-        built, validator = _CHILD_INPUT  # type: ignore[misc]
-        return ("ok", validate_dataset(built, validator=validator).results)
+        built, validator, also = _CHILD_INPUT  # type: ignore[misc]
+        results = validate_dataset(built, validator=validator).results
+        return ("ok", results, None, also() if also is not None else None)
     except JisrError as e:  # its own pickling would lose the message's parts
         return ("error", str(e), e.exit_code)
 
