@@ -4,6 +4,7 @@ rdflib and pyoxigraph terms (imported lazily: this module imports neither).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from jisr_kg.rdf.namespaces import PREFIXES, XSD_STRING
@@ -52,6 +53,20 @@ def quoteattr(value: str) -> str:
 def escape_string(value: str) -> str:
     out = value.replace("\\", "\\\\").replace('"', '\\"')
     return out.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+
+
+#: A character XML 1.0 cannot carry at all, not even as a character reference (its Char production).
+NOT_XML_CHAR = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def not_xml_char(terms: list[Term | None]) -> tuple[Term, str] | None:
+    """The first term holding a character that XML 1.0 cannot carry, with that character; else None."""
+    for t in terms:
+        if t is not None:
+            found = NOT_XML_CHAR.search(t.value)
+            if found:
+                return t, found.group(0)
+    return None
 
 
 def prefixed(iri: str) -> str | None:

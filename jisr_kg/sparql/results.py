@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from jisr_kg.rdf import formats
 from jisr_kg.rdf.namespaces import PREFIXES, XSD_STRING
-from jisr_kg.rdf.terms import Term, escape, ntriples_key, quoteattr, to_oxigraph
+from jisr_kg.rdf.terms import Term, escape, not_xml_char, ntriples_key, quoteattr, to_oxigraph
 
 RESULT_FORMATS = formats.RESULT_NAMES
 
@@ -168,7 +168,21 @@ def _json(r: SelectResult | AskResult) -> str:
     return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
 
 
+def _refuse_xml(terms: list[Term | None], what: str, others: str) -> None:
+    """XML 1.0 has no way to write U+0001 and the like: an XML result with one would be ill-formed."""
+    found = not_xml_char(terms)
+    if found:
+        from jisr_kg.errors import QueryError
+
+        term, char = found
+        value = term.value if len(term.value) <= 40 else term.value[:39] + "…"
+        raise QueryError(f"{what} cannot carry the value {value!r}: XML 1.0 has no way to write "
+                         f"U+{ord(char):04X}; choose another format ({others})")
+
+
 def _xml(r: SelectResult | AskResult) -> str:
+    if isinstance(r, SelectResult):
+        _refuse_xml([t for row in r.rows for t in row], "the SPARQL XML results format", "json, csv or tsv")
     out = ['<?xml version="1.0"?>', '<sparql xmlns="http://www.w3.org/2005/sparql-results#">', "  <head>"]
     if isinstance(r, AskResult):
         out += ["  </head>", f"  <boolean>{'true' if r.value else 'false'}</boolean>", "</sparql>"]
@@ -207,6 +221,8 @@ def write_graph(result: GraphResult, fmt: str) -> bytes:
         raise ValueError(f"unknown RDF format {fmt!r}")
     rdf_format = getattr(ox.RdfFormat, formats.rdf(fmt).oxigraph)
 
+    if fmt == "xml":
+        _refuse_xml([t for triple in result.triples for t in triple], "RDF/XML", "turtle, ntriples or jsonld")
     ordered = sorted(set(result.triples), key=ntriples_key)
     triples = [ox.Triple(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o)) for s, p, o in ordered]
     if fmt in ("turtle", "xml"):
