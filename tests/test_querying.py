@@ -34,7 +34,7 @@ def picture() -> str:
 
 def terms_in_picture() -> list[str]:
     known = prefixes()
-    found = re.findall(r"(?<![\w/:.-])([a-z]+):([A-Za-z][\w-]*[\w])", picture())
+    found = re.findall(r"(?<![\w/:.-])([a-z]+):(\w[\w-]*\w)", picture())
     return sorted({f"{p}:{local}" for p, local in found if p in known})
 
 
