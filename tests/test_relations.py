@@ -215,3 +215,24 @@ def test_compatible_pairs_say_why(asserted: rdflib.Graph) -> None:
     for a, b in g.subject_objects(JKG.compatibleWith):
         notes = " ".join(str(n) for n in g.objects(a, SKOS.editorialNote))
         assert str(b).rsplit("/", 1)[1] in notes, f"{a} is compatible with {b} but no editorial note says why"
+
+
+def test_claims_per_section_golden_counts_from_the_text(asserted: rdflib.Graph) -> None:
+    """The golden result of `claims-per-section` (CQ-R17), recounted here from the spans' offsets and the
+    text's headings, without jkg:inSection."""
+    g = asserted
+    parts = _sections()
+    spans: dict[str, set] = {slug: set() for slug, _, _ in parts}
+    claims_in: dict[str, set] = {slug: set() for slug, _, _ in parts}
+    for claim in claims(g):
+        for span in g.objects(claim, JKG.evidence):
+            sel = g.value(span, OA.hasSelector)
+            start, end = int(g.value(sel, OA.start)), int(g.value(sel, OA.end))
+            slug = min((e - s, slug) for slug, s, e in parts if s <= start and end <= e)[1]
+            spans[slug].add(span)
+            claims_in[slug].add(claim)
+    golden = (ROOT / "queries" / "expected" / "claims-per-section.tsv").read_text(encoding="utf-8").splitlines()
+    rows = [line.split("\t") for line in golden if not line.startswith("#")][1:]
+    base = "src:june-2011-jisr-ash-shughur-clashes-"
+    got = {r[0].removeprefix(base): (int(r[2]), int(r[3])) for r in rows}
+    assert got == {slug: (len(spans[slug]), len(claims_in[slug])) for slug, _, _ in parts}
