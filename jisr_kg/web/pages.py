@@ -11,6 +11,7 @@ time limit, and run in a thread so they do not hold up the event loop.
 from __future__ import annotations
 
 import posixpath
+import threading
 import weakref
 from collections.abc import Callable
 from pathlib import Path
@@ -197,25 +198,53 @@ def _cache(ctx: Any) -> PageCache:
     return cache
 
 
-def _reader(ctx: Any) -> tuple[rm.Reader, Any]:
-    """The Reader and search index of a server context, made once."""
-    got = _READERS.get(ctx)
-    if got is None:
-        from jisr_kg.search import SearchIndex
+_LOCK = threading.Lock()
 
-        store = ctx.store
 
-        def select(text: str):  # noqa: ANN202 - a SelectResult
-            from jisr_kg.sparql.query import from_oxigraph
+def _reader(ctx: Any) -> rm.Reader:
+    """The Reader of a server context, made once (cheap: what it reads, it reads on first use)."""
+    with _LOCK:
+        reader = _READERS.get(ctx)
+        if reader is None:
+            store = ctx.store
 
-            return from_oxigraph(store.query(text, use_default_graph_as_union=True))
+            def select(text: str):  # noqa: ANN202 - a SelectResult
+                from jisr_kg.sparql.query import from_oxigraph
 
-        data = getattr(getattr(ctx, "settings", None), "data", None)
-        units = Path(data) / "source" / "units.tsv" if data else None
-        reader = rm.Reader(select, units_path=units if units and units.is_file() else None)
-        got = (reader, SearchIndex.from_select(select))
-        _READERS[ctx] = got
-    return got
+                return from_oxigraph(store.query(text, use_default_graph_as_union=True))
+
+            data = getattr(getattr(ctx, "settings", None), "data", None)
+            units = Path(data) / "source" / "units.tsv" if data else None
+            reader = _READERS[ctx] = rm.Reader(select, units_path=units if units and units.is_file() else None)
+    return reader
+
+
+_INDEXES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_INDEX_LOCKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _index(ctx: Any) -> Any:
+    """The search index of a server context, made once, in a worker thread (seconds at 100x)."""
+    from jisr_kg.search import SearchIndex
+
+    with _LOCK:
+        lock = _INDEX_LOCKS.setdefault(ctx, threading.Lock())
+    with lock:
+        index = _INDEXES.get(ctx)
+        if index is None:
+            index = _INDEXES[ctx] = SearchIndex.from_select(_reader(ctx).select)
+    return index
+
+
+def _warm(ctx: Any) -> None:
+    """Read what every page needs (labels, sides, the source) and the search index before the first
+    request asks: at 100x that is about half a minute, better spent at start-up than by a reader."""
+    try:
+        reader = _reader(ctx)
+        reader.labels, reader.sides, reader.source, reader.units  # noqa: B018 - cached on first use
+        _index(ctx)
+    except Exception:  # noqa: BLE001 - a failure here shows again, with its message, on the first request
+        pass
 
 
 def _html(body: str | None, status: int = 200) -> Any:
@@ -230,7 +259,7 @@ async def entity_page(request: Any, iri: str, ctx: Any) -> Any:
     """The HTML page of an IRI of the graph (404 when the graph has nothing about it)."""
     from starlette.concurrency import run_in_threadpool
 
-    reader, _ = _reader(ctx)
+    reader = _reader(ctx)
     body = await run_in_threadpool(_cache(ctx).get, ("entity", iri), lambda: entity_html(_RENDERER, reader, iri))
     if body is None and iri.startswith(GRAPH) and iri_ok(iri):
         # a named graph of the dataset: its name and size (counted under the server's time limit)
@@ -257,7 +286,7 @@ def routes(ctx: Any) -> list:
 
     def page(make: Callable[..., str | None]) -> Callable:
         async def endpoint(request: Any) -> Any:
-            reader, _ = _reader(ctx)
+            reader = _reader(ctx)
             args = dict(request.path_params)
             key = (make.__name__, *sorted(args.items()))
             return _html(await run_in_threadpool(_cache(ctx).get, key, lambda: make(_RENDERER, reader, **args)))
@@ -265,18 +294,20 @@ def routes(ctx: Any) -> list:
         return endpoint
 
     async def search(request: Any) -> Any:
-        reader, index = _reader(ctx)
         q = request.query_params.get("q", "")[:200]
-        return _html(await run_in_threadpool(search_html, _RENDERER, reader, q, index))
+        return _html(await run_in_threadpool(lambda: search_html(_RENDERER, _reader(ctx), q, _index(ctx))))
 
     async def suggest(request: Any) -> Any:
         # the type-ahead's answers: the first few matches, as JSON
-        _, index = _reader(ctx)
         q = request.query_params.get("q", "")[:200]
-        found = [{"label": m.label, "kind": m.kind, "name": m.name, "href": rm.path_of(m.iri)}
-                 for m in index.find(q, limit=10)]
-        return JSONResponse(found, headers=HEADERS)
 
+        def answer() -> list[dict]:
+            return [{"label": m.label, "kind": m.kind, "name": m.name, "href": rm.path_of(m.iri)}
+                    for m in _index(ctx).find(q, limit=10)]
+
+        return JSONResponse(await run_in_threadpool(answer), headers=HEADERS)
+
+    threading.Thread(target=_warm, args=(ctx,), name="jisr-kg-pages-warm", daemon=True).start()
     return [
         Route("/", page(index_html), methods=["GET"]),
         Route("/disputes", page(disputes_html), methods=["GET"]),
