@@ -137,7 +137,7 @@ def validate_data(data: DataArg = None, *, reasoner: str = DEFAULT_REASONER, pro
 
     >>> from jisr_kg import validate_data
     >>> report = validate_data()
-    >>> report.conforms, report.count("Warning")
+    >>> report.has_violations, report.count("Warning")
     """
     from jisr_kg.pipeline.build import validated
 

@@ -114,7 +114,7 @@ def cmd_validate(args: argparse.Namespace, console: Console) -> int:
     paths = [Path(p) for p in args.paths] if args.paths else _data(args)
     report = validate_data(paths, reasoner=args.reasoner, progress=console.progress, validator=args.validator)
     _write(report.format(args.format), None)
-    return EXIT_OK if report.conforms else EXIT_FAILED
+    return EXIT_FAILED if report.has_violations else EXIT_OK
 
 
 def cmd_queries(args: argparse.Namespace, console: Console) -> int:

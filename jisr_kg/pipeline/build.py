@@ -201,7 +201,7 @@ def build_release(
         files.update(more)  # type: ignore[arg-type]
         summary.seconds["validate"] = time.perf_counter() - t
         summary.violations, summary.warnings = report.count("Violation"), report.count("Warning")
-        if strict and not report.conforms:
+        if strict and report.has_violations:
             from jisr_kg.errors import CheckFailed
 
             raise CheckFailed(f"the data does not conform: {summary.violations} violations "

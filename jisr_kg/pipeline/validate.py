@@ -4,9 +4,10 @@ The shapes are SHACL 1.0 (Core and SPARQL-based constraints), run by pyshacl wit
 without its Advanced mode: the graph handed in is already complete (the command validates the
 cached OWL RL closure of the build, see docs/decisions/0007-validation.md).
 
-"Conforms" here means: no result of severity Violation. Warnings (incompleteness, such as a place
-without coordinates) are reported but do not fail the command. This is not SHACL's own sh:conforms,
-which is false as soon as there is any result; the Turtle report keeps SHACL's meaning and says so.
+"Conforms" has SHACL's meaning everywhere (the Python object, the JSON and the Turtle report): no
+result at all. What decides the command's exit code is a separate fact, `has_violations`: whether any
+result has severity Violation. Warnings (incompleteness, such as a place without coordinates) are
+reported but do not fail the command.
 
 Results are plain strings, so that reports compare and sort without rdflib:
 IRIs as they are (`https://...`), literals in N-Triples form (`"5"^^<http://...#integer>`,
@@ -70,8 +71,13 @@ class ValidationReport:
 
     @property
     def conforms(self) -> bool:
-        """True when no result is a Violation (warnings and infos may still be reported)."""
-        return not any(r.severity == "Violation" for r in self.results)
+        """SHACL's sh:conforms: True only when there is no result at all, of any severity."""
+        return not self.results
+
+    @property
+    def has_violations(self) -> bool:
+        """Whether any result is a Violation: what fails `validate` and stops `build`."""
+        return any(r.severity == "Violation" for r in self.results)
 
     def count(self, severity: str) -> int:
         if severity not in SEVERITIES:
@@ -427,7 +433,8 @@ def _compact_match(m: re.Match[str]) -> str:
 
 def _json(report: ValidationReport) -> str:
     doc = {
-        "conforms": report.conforms,
+        "conforms": report.conforms,  # SHACL's meaning: no result at all
+        "hasViolations": report.has_violations,  # what decides the exit code
         "counts": {s: report.count(s) for s in SEVERITIES},
         "results": [asdict(r) for r in report.results],
     }
@@ -446,10 +453,10 @@ def _turtle(report: ValidationReport) -> str:
         g.bind(prefix, ns, override=True, replace=True)
     node = BNode("report")
     g.add((node, RDF.type, sh.ValidationReport))
-    g.add((node, sh.conforms, Literal(not report.results)))
+    g.add((node, sh.conforms, Literal(report.conforms)))
     g.add((node, RDFS.comment, Literal(
-        f"jisr-kg: {report.summary()}. The command conforms (exit 0) when there is no Violation; "
-        "sh:conforms is SHACL's: false as soon as there is any result.", lang="en")))
+        f"jisr-kg: {report.summary()}. The command succeeds (exit 0) when there is no Violation; "
+        "sh:conforms is false as soon as there is any result.", lang="en")))
     for i, r in enumerate(report.results):
         res = BNode(f"r{i:05d}")
         g.add((node, sh.result, res))
