@@ -16,8 +16,10 @@ class JisrError(Exception):
     exit_code = EXIT_INPUT
 
     def __init__(self, message: str, *, path: str | Path | None = None, line: int | None = None,
-                 column: int | None = None, exit_code: int | None = None) -> None:
+                 column: int | None = None, exit_code: int | None = None, details: str | None = None) -> None:
         super().__init__(message)
+        #: What the user needs to see beside the one-line message (the violations of a build), if anything.
+        self.details = details
         if exit_code is not None:
             self.exit_code = exit_code
         self.message = message

@@ -133,6 +133,25 @@ def test_validate_formats(fmt: str) -> None:
         assert g.value(report, sh.conforms) == rdflib.Literal(False)
 
 
+def test_build_with_violations_shows_them_and_writes_nothing(tmp_path) -> None:  # noqa: ANN001
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(ROOT / "data", data)
+    (data / "orphan.ttl").write_text(
+        "@prefix jkg: <https://w3id.org/jisr-kg/ontology#> .\n"
+        "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
+        "<https://w3id.org/jisr-kg/id/claim/orphan> a jkg:Claim ; rdfs:label \"a claim with no claimant\"@en .\n"
+    )
+    r = jisr("--data", str(data), "build", "-o", str(tmp_path / "dist"), env={"JISR_KG_CACHE": str(tmp_path / "c")})
+    assert r.returncode == 1
+    lines = err(r).splitlines()
+    assert any(line.startswith("Violation: ") for line in lines) and "claim:orphan" in err(r)
+    assert not any(line.startswith("Warning: ") for line in lines)  # only what stops the build
+    assert lines[-1].startswith("jisr-kg: error: the data does not conform:")
+    assert not (tmp_path / "dist").exists()
+
+
 def test_validate_reports_a_violation_with_exit_1(tmp_path) -> None:  # noqa: ANN001
     claim = tmp_path / "claim.ttl"
     claim.write_text(

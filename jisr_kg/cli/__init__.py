@@ -42,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.run(args, console) or EXIT_OK)
     except JisrError as e:
+        if e.details:
+            print(e.details.rstrip("\n"), file=sys.stderr)
         print(f"jisr-kg: error: {e}", file=sys.stderr)
         return e.exit_code
     except BrokenPipeError:  # the reader went away (`jisr-kg export | head`): not an error

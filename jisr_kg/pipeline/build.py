@@ -203,9 +203,12 @@ def build_release(
         summary.violations, summary.warnings = report.count("Violation"), report.count("Warning")
         if strict and report.has_violations:
             from jisr_kg.errors import CheckFailed
+            from jisr_kg.pipeline.validate import ValidationReport
 
+            violations = ValidationReport([r for r in report.results if r.severity == "Violation"], None)
             raise CheckFailed(f"the data does not conform: {summary.violations} violations "
-                              "(see `jisr-kg validate`); nothing was written")
+                              "(listed above; `jisr-kg validate` shows the whole report); nothing was written",
+                              details=violations.format("text"))
 
         say(f"writing {out_dir}")
         text = report.format("text").encode("utf-8")
