@@ -39,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_OK
     console = Console(args.quiet)
+    _exit_on_sigterm()
     try:
         return int(args.run(args, console) or EXIT_OK)
     except JisrError as e:
@@ -56,6 +57,18 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("jisr-kg: interrupted", file=sys.stderr)
         return 130
+
+
+def _exit_on_sigterm() -> None:
+    """SIGTERM (a `kill`, a service manager) ends the command as Ctrl-C does: through Python's
+    clean-up, so that `with` blocks end their children (the validating child of `build`) and remove
+    their temporary files, instead of the process vanishing and leaving them behind."""
+    import signal
+
+    def stop(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def _quiet_stdout() -> None:

@@ -338,7 +338,7 @@ def validate_beside(built, work: Callable[[], T], *, validator: str = "sparql", 
     global _CHILD_INPUT
     _CHILD_INPUT = (built, validator, also)
     try:
-        with multiprocessing.get_context("fork").Pool(1) as pool:
+        with multiprocessing.get_context("fork").Pool(1, initializer=_die_with_parent) as pool:
             pending = pool.apply_async(_validate_in_child)
             result = work()
             outcome = pending.get()
@@ -350,6 +350,18 @@ def validate_beside(built, work: Callable[[], T], *, validator: str = "sparql", 
         raise JisrError(outcome[1], exit_code=outcome[2])
     report = ValidationReport(outcome[1], None)  # type: ignore[arg-type]
     return (report, result) if also is None else (report, result, outcome[3])
+
+
+def _die_with_parent() -> None:
+    """Let the kernel end the validating child when the build process dies, however it dies (even
+    SIGKILL, which leaves no chance to clean up): an orphaned pyshacl run would go on for minutes."""
+    import ctypes
+    import signal
+    import sys
+
+    if sys.platform.startswith("linux"):
+        PR_SET_PDEATHSIG = 1  # noqa: N806 - the name in <sys/prctl.h>
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 #: What the forked child validates (it inherits this process's memory, so nothing is pickled in).

@@ -1,0 +1,71 @@
+"""A build stopped by SIGTERM or SIGKILL takes its validating child with it and leaves no half-written
+release (issue 11: the orphaned validator)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, jisr
+
+pytestmark = pytest.mark.slow  # a 10x copy of the data, built from a cold cache
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.fixture(scope="module")
+def tenfold(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("tenfold") / "data"
+    r = jisr("synth", "--scale", "10", "-o", str(out))
+    assert r.returncode == 0, r.stderr.decode()
+    return out
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process table from /proc")
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_a_stopped_build_leaves_no_validator_running(tenfold: Path, tmp_path: Path, sig: signal.Signals) -> None:
+    env = {**os.environ, "JISR_KG_CACHE": str(tmp_path / "cache")}
+    proc = subprocess.Popen([sys.executable, "-m", "jisr_kg", "--quiet", "--data", str(tenfold), "build", "-o",
+                             str(tmp_path / "dist")], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 240
+        kids: list[int] = []
+        while not kids and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+            kids = children(proc.pid)
+        if not kids:
+            pytest.fail("the build never started its validating child")
+        proc.send_signal(sig)
+        code = proc.wait(timeout=30)
+        assert code in (-sig, 128 + sig)
+        deadline = time.monotonic() + 2  # the kernel ends it at once; a validation takes longer
+        while any(Path(f"/proc/{k}").exists() and "Z" not in Path(f"/proc/{k}/stat").read_text().split()[2]
+                  for k in kids if Path(f"/proc/{k}/stat").exists()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        alive = [k for k in kids if Path(f"/proc/{k}/stat").exists()
+                 and Path(f"/proc/{k}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"]
+        assert not alive, f"still running after the build ended: {alive}"
+        assert not (tmp_path / "dist").exists()
+        if sig == signal.SIGTERM:  # Python's clean-up ran: no temporary release folder is left
+            assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".dist")] == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
