@@ -30,14 +30,10 @@ KNOWN_DIFFERENCES: dict[str, tuple[type[BaseException], str]] = {
     "claim-assessments": (StoreError, "Virtuoso 7.2 refuses EXISTS inside IF() in a BIND (error SQ074)"),
     "unit-mentions": (StoreError, "Virtuoso 7.2 cannot compile BIND(EXISTS {...} AS ?x) "
                                   "(SQ156, internal optimizer error)"),
-    "claim-places": (AssertionError, "Virtuoso 7.2 drops the binding of an OPTIONAL that follows an unmatched "
-                                     "OPTIONAL holding a UNION (no editorialNote)"),
     "event-units": (AssertionError, "Virtuoso 7.2 loses rows when a FILTER EXISTS with a * path is followed by "
                                     "an OPTIONAL on the same variable (1 row of 3)"),
     "places": (AssertionError, "Virtuoso 7.2 stores geo:wktLiteral values as its own virtrdf:Geometry, with "
                                "float coordinates"),
-    "claimants-by-kind": (AssertionError, "Virtuoso 7.2 orders stored literals longer than about 20 characters by "
-                                          "a prefix only (ORDER BY STR(?label) orders them right)"),
     "dispute-participants": (AssertionError, "Virtuoso 7.2 gives a computed boolean, BIND(?a = ?b AS ?x), as "
                                              "\"1\"^^xsd:integer"),
     "units-by-echelon": (AssertionError, "Virtuoso 7.2 gives BIND(EXISTS {...} AS ?x) as \"0\"^^xsd:integer, "
