@@ -9,6 +9,8 @@ no full-text engine, which Oxigraph does not have.
 
 from __future__ import annotations
 
+import heapq
+import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -77,7 +79,12 @@ class _Entry:
     iri: str
     label: str
     kind: str
-    names: tuple[tuple[str, str], ...]  # (name, folded name)
+    names: tuple[tuple[str, str], ...]  # (name, folded name with single spaces), folded once
+    group: int = 2  # 0 actors, units, places, events; 1 claims; 2 the rest
+    sort_label: str = ""
+
+    def __lt__(self, other: _Entry) -> bool:  # never decides an order (the IRI before it differs)
+        return self.iri < other.iri
 
 
 class SearchIndex:
@@ -106,7 +113,8 @@ class SearchIndex:
         for iri, found in names.items():
             label = labels.get(iri) or next(iter(found))
             kind = ", ".join(sorted(kinds.get(iri, ()))) or "Thing"
-            entries.append(_Entry(iri, label, kind, tuple((n, fold(n)) for n in found)))
+            entries.append(_Entry(iri, label, kind, tuple((n, " ".join(fold(n).split())) for n in found),
+                                  _group(kind), fold(label)))
         return cls(entries)
 
     def find(self, text: str, *, limit: int | None = None, kinds: tuple[str, ...] = ()) -> list[Match]:
@@ -116,35 +124,24 @@ class SearchIndex:
         q = " ".join(fold(text).split())
         if not q:
             return []
+        # a word starts with q: q at the start, or after a character that is not a letter or digit
+        word = re.compile(r"(?<![^\W_])" + re.escape(q))
         found = []
         for e in self.entries:
             if kinds and not any(k in e.kind.split(", ") for k in kinds):
                 continue
             best: tuple[int, str] | None = None
             for name, folded in e.names:
-                folded = " ".join(folded.split())
                 if q not in folded:
                     continue
-                if folded == q:
-                    rank = 0
-                elif any(i == 0 or not folded[i - 1].isalnum() for i in _positions(folded, q)):
-                    rank = 1
-                else:
-                    rank = 2
+                rank = 0 if folded == q else 1 if word.search(folded) else 2
                 if best is None or rank < best[0] or (rank == best[0] and name == e.label):
                     best = (rank, name)
             if best is not None:
-                found.append(Match(e.iri, e.label, best[1], e.kind, best[0]))
-        found.sort(key=lambda m: (m.rank, _group(m.kind), len(m.label), fold(m.label), m.iri))
-        return found[:limit] if limit is not None else found
-
-
-def _positions(haystack: str, needle: str) -> list[int]:
-    out, i = [], haystack.find(needle)
-    while i >= 0:
-        out.append(i)
-        i = haystack.find(needle, i + 1)
-    return out
+                found.append((best[0], e.group, len(e.label), e.sort_label, e.iri, e, best[1]))
+        # only the first `limit` are made into matches: a short text ("a") matches nearly everything
+        top = heapq.nsmallest(limit, found) if limit is not None else sorted(found)
+        return [Match(e.iri, e.label, matched, e.kind, rank) for rank, _, _, _, _, e, matched in top]
 
 
 def _group(kind: str) -> int:

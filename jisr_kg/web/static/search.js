@@ -41,7 +41,7 @@
 
   function suggest() {
     var q = input.value, mine = ++seq;
-    if (!q.trim()) { show([]); return; }
+    if (q.trim().length < 2) { show([]); return; }  // one letter matches nearly everything
     if (form.hasAttribute("data-index")) {
       var go = function () { if (mine === seq) show(localFind(q)); };
       if (index) { go(); return; }
