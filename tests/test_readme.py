@@ -44,3 +44,10 @@ def test_python_example_runs(built) -> None:  # noqa: ARG001 - warms the cache
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stderr
     assert "True" in r.stdout
+
+
+def test_a_newcomer_reads_it_in_five_minutes() -> None:
+    """Reference material lives in docs/; the README stays short enough to read in five minutes."""
+    assert len(README) <= 15_000, f"README.md has {len(README)} characters; move reference material to docs/"
+    for link in re.findall(r"\]\(((?:docs|data)/[^)#]+)\)", README):
+        assert (ROOT / link).exists(), f"README links to {link}, which does not exist"
