@@ -38,6 +38,9 @@ HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff", 
 #: triples, not quads).
 DOWNLOADS = tuple(f for f in formats.FORMATS if f.kind == "graph")
 
+#: Results on one search page: the best ones; a longer text narrows them.
+SEARCH_LIMIT = 50
+
 NAV = (("/disputes", "Disputes"), ("/source", "Source"), ("/timeline", "Timeline"), ("/map", "Map"),
        ("/ontology", "Ontology"))
 
@@ -145,10 +148,11 @@ def search_html(renderer: Renderer, reader: rm.Reader, q: str, index: Any = None
     from jisr_kg.search import SearchIndex
 
     index = index or SearchIndex.from_select(reader.select)
-    matches = index.find(q, limit=200) if q.strip() else []
+    matches = index.find(q, limit=SEARCH_LIMIT + 1) if q.strip() else []
     results = [{"label": m.label, "matched": m.matched, "kind": m.kind, "name": m.name, "exact": m.exact,
-                "path": rm.path_of(m.iri)} for m in matches]
-    return renderer.render("search.html", "/search", title=f"Search: {q}" if q else "Search", q=q, results=results)
+                "path": rm.path_of(m.iri)} for m in matches[:SEARCH_LIMIT]]
+    return renderer.render("search.html", "/search", title=f"Search: {q}" if q else "Search", q=q, results=results,
+                           more=len(matches) > SEARCH_LIMIT)
 
 
 def not_found_html(renderer: Renderer, what: str) -> str:
