@@ -49,7 +49,7 @@ def client():
     from jisr_kg.web.app import create_app
     from jisr_kg.web.context import Context, Settings
 
-    app = create_app(Context(Settings(max_rows=2000, max_query_length=5000, workers=2)))
+    app = create_app(Context(Settings(max_rows=2000, max_bytes=100_000, max_query_length=5000, workers=2)))
     with TestClient(app) as c:
         yield c
 
@@ -60,11 +60,17 @@ def _start_server(*args: str) -> tuple[subprocess.Popen[str], str]:
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     assert proc.stdout is not None
-    line = proc.stdout.readline()  # the first line says where it listens; the build comes before it
+    # The first line says where it listens; the build (if the cache has none) comes before it. Bounded.
+    import selectors
+
+    with selectors.DefaultSelector() as sel:
+        sel.register(proc.stdout, selectors.EVENT_READ)
+        ready = sel.select(timeout=600)
+    line = proc.stdout.readline() if ready else ""
     m = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
     if not m:
         proc.kill()
-        raise AssertionError(f"the server did not say where it listens: {line!r} {proc.stderr.read()!r}")
+        raise AssertionError(f"the server did not say where it listens within 600 s: {line!r}")
     return proc, f"http://127.0.0.1:{m.group(1)}"
 
 
@@ -332,9 +338,15 @@ def test_query_too_long(client) -> None:
 
 
 def test_result_too_large(client) -> None:
+    # SELECT answers are written by the engine and capped in bytes; graphs and Results in rows/triples
     r = client.get("/sparql", params={"query": "SELECT * WHERE { ?s ?p ?o }"})
     assert r.status_code == 400
-    assert r.text.startswith("the result has more than 2000 rows, the server's limit; add a LIMIT")
+    assert r.text == "the result is more than 100000 bytes, the server's limit; add a LIMIT\n"
+    r = client.get("/sparql", params={"query": "CONSTRUCT WHERE { ?s ?p ?o }"})
+    assert r.status_code == 400
+    assert r.text == "the result has more than 2000 triples, the server's limit\n"
+    r = client.get("/sparql", params={"query": "SELECT * WHERE { ?s ?p ?o } LIMIT 10"})
+    assert r.status_code == 200 and len(r.json()["results"]["bindings"]) == 10
 
 
 @pytest.mark.parametrize(("params", "message"), [

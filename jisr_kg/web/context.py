@@ -31,7 +31,9 @@ class Settings:
     data: Path | None = None  # another data folder (None: the project's data/)
     reasoner: str = DEFAULT_REASONER
     timeout: float = 30.0  # seconds a query may run before its worker is killed
-    max_rows: int = 100_000  # rows of a SELECT, or triples of a CONSTRUCT/DESCRIBE
+    queue_timeout: float = 120.0  # seconds a query may wait for a free worker (under a flood of slow queries)
+    max_rows: int = 100_000  # rows of a SELECT read as a Result, or triples of a CONSTRUCT/DESCRIBE
+    max_bytes: int = 64 * 1024 * 1024  # a SELECT/ASK answer written by the engine in a results format
     max_query_length: int = 100_000  # characters of query text
     workers: int = field(default_factory=lambda: max(2, min(4, os.cpu_count() or 2)))
 
@@ -82,7 +84,46 @@ class Answer:
 
     kind: str
     payload: Result | bytes
-    size: int
+    size: int  # -1 for SELECT/ASK results the engine wrote itself (their rows are not counted)
+
+
+class _Capped:
+    """A file the engine writes results into, that stops it past `limit` bytes."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.parts: list[bytes] = []
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.size += len(data)
+        if self.size > self.limit:
+            raise _TooLarge(f"the result is more than {self.limit} bytes, the server's limit; add a LIMIT")
+        self.parts.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+
+def _results_bytes(answer: Any, fmt: str, max_bytes: int) -> bytes:
+    """A SELECT/ASK answer written by the engine's own serialiser (ten times faster than reading the
+    solutions into Python), in the results format the table names `fmt`."""
+    import pyoxigraph as ox
+
+    from jisr_kg.rdf import formats as table
+
+    out = _Capped(max_bytes)
+    rdf_format = ox.QueryResultsFormat.from_media_type(table.results(fmt).media_type)
+    try:
+        answer.serialize(output=out, format=rdf_format)
+    except _TooLarge:
+        raise
+    except Exception:
+        if out.size > out.limit:  # the engine may wrap the writer's exception in its own
+            raise _TooLarge(f"the result is more than {out.limit} bytes, the server's limit; add a LIMIT") from None
+        raise
+    return b"".join(out.parts)
 
 
 def _collect(answer: Any, max_rows: int) -> Result:
@@ -173,8 +214,8 @@ def _recv_exact(sock: Any, n: int) -> bytes:
 
 
 def _worker_main(store_path: str, sock: Any) -> None:
-    """A worker: open the store read-only once, then answer (text, dataset, formats, max_rows) requests
-    until the server closes the socket. Messages are pickles behind an 8-byte length."""
+    """A worker: open the store read-only once, then answer (text, dataset, formats, max_rows, max_bytes)
+    requests until the server closes the socket. Messages are pickles behind an 8-byte length."""
     import pickle
     import struct
 
@@ -187,7 +228,7 @@ def _worker_main(store_path: str, sock: Any) -> None:
     while True:
         try:
             (n,) = struct.unpack("!Q", _recv_exact(sock, 8))
-            text, dataset, formats, max_rows = pickle.loads(_recv_exact(sock, n))
+            text, dataset, formats, max_rows, max_bytes = pickle.loads(_recv_exact(sock, n))
         except (EOFError, OSError, KeyboardInterrupt):
             return
         try:
@@ -195,6 +236,8 @@ def _worker_main(store_path: str, sock: Any) -> None:
             if isinstance(answer, ox.QueryTriples) and formats.get("graph"):
                 body, size = _graph_bytes(answer, formats["graph"], max_rows)
                 reply: tuple = ("ok", Answer("graph", body, size))
+            elif not isinstance(answer, ox.QueryTriples) and formats.get("results"):
+                reply = ("ok", Answer("results", _results_bytes(answer, formats["results"], max_bytes), -1))
             else:
                 result = _collect(answer, max_rows)
                 kind = "graph" if isinstance(result, GraphResult) else "results"
@@ -333,14 +376,14 @@ class QueryPool:
         assert self._idle is not None
         self._idle.put_nowait(fresh)
 
-    async def run(self, request: tuple, timeout: float) -> tuple:
+    async def run(self, request: tuple, timeout: float, queue_timeout: float) -> tuple:
         await self.start()
         assert self._idle is not None
         try:
             # Waiting for a worker is bounded too: under a flood of slow queries a client is told so.
-            worker = await asyncio.wait_for(self._idle.get(), timeout)
+            worker = await asyncio.wait_for(self._idle.get(), queue_timeout)
         except (TimeoutError, asyncio.TimeoutError):
-            raise ServerError(503, f"the server is busy: no query worker was free within {timeout:g} s; "
+            raise ServerError(503, f"the server is busy: no query worker was free within {queue_timeout:g} s; "
                               "try again later") from None
         clean = False
         try:
@@ -406,8 +449,8 @@ class Context:
         """The Answer, written in the worker (where it costs the server's event loop nothing) in the
         format `formats` names for its kind, if any."""
         check_length(text, self.settings.max_query_length)
-        request = (text, dataset or Dataset(), formats or {}, self.settings.max_rows)
-        status, payload = await self.pool.run(request, self.settings.timeout)
+        request = (text, dataset or Dataset(), formats or {}, self.settings.max_rows, self.settings.max_bytes)
+        status, payload = await self.pool.run(request, self.settings.timeout, self.settings.queue_timeout)
         if status == "ok":
             return payload
         raise ServerError(400, payload)
