@@ -52,5 +52,8 @@ def cmd_serve(args: argparse.Namespace, console: Any) -> int:
     serve(args.host, port, timeout=timeout, data=Path(args.data) if args.data else None, reasoner=args.reasoner,
           workers=workers, max_rows=max_rows, progress=console.progress,
           announce=lambda message: print(message, flush=True))
-    console.progress("stopped")
+    if not console.quiet:
+        import sys
+
+        print("jisr-kg: stopped", file=sys.stderr)
     return EXIT_OK
