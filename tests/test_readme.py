@@ -51,3 +51,15 @@ def test_a_newcomer_reads_it_in_five_minutes() -> None:
     assert len(README) <= 15_000, f"README.md has {len(README)} characters; move reference material to docs/"
     for link in re.findall(r"\]\(((?:docs|data)/[^)#]+)\)", README):
         assert (ROOT / link).exists(), f"README links to {link}, which does not exist"
+
+
+def test_every_command_is_in_the_reference() -> None:
+    """docs/commands.md documents every subcommand the parser has (a new command cannot go unlisted)."""
+    import argparse
+
+    from jisr_kg.cli import make_parser
+
+    reference = (ROOT / "docs" / "commands.md").read_text(encoding="utf-8")
+    sub = next(a for a in make_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    missing = [name for name in sub.choices if f"**{name}**" not in reference]
+    assert not missing, f"docs/commands.md does not describe: {missing}"
