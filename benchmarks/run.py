@@ -118,7 +118,7 @@ def worker(data: Path, reasoners: list[str], out: Path, *, pyshacl: bool = True,
 
     results: dict[str, list[float]] = {}
 
-    def timed(name: str, fn):  # noqa: ANN001, ANN202
+    def timed(name: str, fn):
         with PeakRSS() as mem:
             t = time.perf_counter()
             value = fn()
@@ -169,7 +169,7 @@ def worker(data: Path, reasoners: list[str], out: Path, *, pyshacl: bool = True,
             timed("validate pyshacl", lambda: validate_dataset(built, validator="pyshacl", use_cache=False))
         target = Path(tmp) / "out"
 
-        def write(fn) -> None:  # noqa: ANN001
+        def write(fn) -> None:
             with open(target, "wb") as f:
                 fn(f)
 
@@ -203,7 +203,7 @@ def run_process(cmd: list[str], *, env: dict[str, str] | None = None, timeout: f
     wait4. With `stamps`, every line the process writes to stderr is recorded as (seconds since start,
     line) when it arrives: the progress messages of `jisr-kg build` mark where its time goes.
     """
-    mem = tempfile.NamedTemporaryFile(prefix="rss-", delete=False)  # noqa: SIM115
+    mem = tempfile.NamedTemporaryFile(prefix="rss-", delete=False)
     mem.close()
     full = [TIME, "-f", "%M", "-o", mem.name, *cmd] if TIME else cmd
     lines: list[str] = []
@@ -243,7 +243,7 @@ def run_process(cmd: list[str], *, env: dict[str, str] | None = None, timeout: f
     return seconds, peak, proc.returncode, "\n".join(lines)[-2000:]
 
 
-def _wait(pid: int, deadline: float):  # noqa: ANN202
+def _wait(pid: int, deadline: float):
     delay = 0.0005
     while True:
         got = os.wait4(pid, os.WNOHANG)
@@ -259,7 +259,7 @@ class Runner:
     def __init__(self, runs: int, budget: float) -> None:
         self.runs, self.budget = runs, budget
 
-    def repeat(self, once, label: str) -> dict:  # noqa: ANN001
+    def repeat(self, once, label: str) -> dict:
         """Run `once()` -> (seconds, peak bytes) up to `runs` times within the budget; the summary."""
         times, peaks, spent = [], [], 0.0
         for i in range(self.runs):
@@ -368,7 +368,7 @@ def estimate(points: list[tuple[int, float]], triples: int) -> float | None:
     return t1 * (triples / n1) ** b
 
 
-def history(results: dict, scale: int, get) -> list[tuple[int, float]]:  # noqa: ANN001
+def history(results: dict, scale: int, get) -> list[tuple[int, float]]:
     """(asserted triples, median seconds) of a measurement at the scales below `scale`."""
     points = []
     for k in sorted(results, key=int):
@@ -427,7 +427,7 @@ def bench_scale(scale: int, args: argparse.Namespace, runner: Runner, results: d
     n = len({t for f in files for t in ox.parse(path=str(f), format=ox.RdfFormat.TURTLE)})
     here["triples"] = {"asserted": n}
 
-    def skipped(name: str, get=None, limit: float | None = None) -> bool:  # noqa: ANN001
+    def skipped(name: str, get=None, limit: float | None = None) -> bool:
         limit = args.slow if limit is None else limit
         if args.slow is None:
             return False
@@ -582,7 +582,7 @@ def bench_scale(scale: int, args: argparse.Namespace, runner: Runner, results: d
     # that has been PUT into many times grows with every replacement and slows down: not what we measure)
     nt = [(f"https://w3id.org/jisr-kg/graph/{g}", store.parent / f"{g}.nt") for g in GRAPHS]
 
-    def into_new_store(work_on) -> tuple[float, int]:  # noqa: ANN001
+    def into_new_store(work_on) -> tuple[float, int]:
         location = Path(tempfile.mkdtemp(prefix="server-", dir=work))
         server = Server(location)
         try:

@@ -131,7 +131,7 @@ def _rdflib_dataset(built: Any, *, infer: bool) -> Any:  # a BuiltDataset -> an 
     return built._derived[key]
 
 
-def validate_data(data: DataArg = None, *, reasoner: str = DEFAULT_REASONER, progress: Progress | None = None,  # noqa: ANN201
+def validate_data(data: DataArg = None, *, reasoner: str = DEFAULT_REASONER, progress: Progress | None = None,
                   validator: str = "sparql"):
     """Validate the built dataset (the project's data, or the given files) against the shapes.
 

@@ -26,6 +26,8 @@ from jisr_kg.sparql import bounded
 from jisr_kg.sparql.bounded import QueryAborted, QueryTimeout, run_bounded
 from jisr_kg.sparql.results import write
 
+pytestmark = pytest.mark.slow  # each test waits out a time limit or a signal on a runaway query: run by .ci/run
+
 CROSS = "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 ENGINES = ["oxigraph", "rdflib"]
 

@@ -100,7 +100,7 @@ class Watch:
         page.on("dialog", lambda d: (self.problems.append(f"dialog: {d.message}"), d.dismiss()))
         page.on("requestfailed", lambda r: self.problems.append(f"failed: {r.url}"))
 
-        def request(r) -> None:  # noqa: ANN001 - a playwright Request
+        def request(r) -> None:  # a playwright Request
             parts = urlsplit(r.url)
             if parts.scheme in ("http", "https", "ws", "wss") and parts.netloc != host:
                 self.problems.append(f"request to another host: {r.url}")
@@ -108,7 +108,7 @@ class Watch:
         page.on("request", request)
 
 
-def _page(browser, server: Server, **kwargs):  # noqa: ANN001, ANN202
+def _page(browser, server: Server, **kwargs):
     context = browser.new_context(**kwargs)
     page = context.new_page()
     return context, page, Watch(page, urlsplit(server.url).netloc)

@@ -94,15 +94,15 @@ def cache_copy(warm_cache: Path, tmp_path: Path) -> tuple[Path, Path]:
     return copy, key
 
 
-def _count(built, *, infer: bool) -> int:  # noqa: ANN001
+def _count(built, *, infer: bool) -> int:
     return sum(built.count(name) for name in built.names(infer=infer))
 
 
-def _run(cache_dir: Path, *args: str):  # noqa: ANN202
+def _run(cache_dir: Path, *args: str):
     return jisr(*args, env={"JISR_KG_CACHE": str(cache_dir)})
 
 
-def test_a_truncated_graph_file_is_rebuilt_not_trusted(cache_copy, built) -> None:  # noqa: ANN001
+def test_a_truncated_graph_file_is_rebuilt_not_trusted(cache_copy, built) -> None:
     cache_dir, key = cache_copy
     with open(key / "asserted.nt", "r+b") as f:
         f.truncate(1000)
@@ -112,7 +112,7 @@ def test_a_truncated_graph_file_is_rebuilt_not_trusted(cache_copy, built) -> Non
     assert (key / "manifest.json").is_file() and (key / "asserted.nt").stat().st_size > 1000  # rebuilt
 
 
-def test_an_emptied_inferred_file_never_gives_a_release_with_0_inferred(cache_copy, built, tmp_path) -> None:  # noqa: ANN001
+def test_an_emptied_inferred_file_never_gives_a_release_with_0_inferred(cache_copy, built, tmp_path) -> None:
     cache_dir, key = cache_copy
     (key / "inferred.nt").write_bytes(b"")
     r = jisr("build", "-o", str(tmp_path / "dist"), env={"JISR_KG_CACHE": str(cache_dir)})
@@ -121,7 +121,7 @@ def test_an_emptied_inferred_file_never_gives_a_release_with_0_inferred(cache_co
     assert b" 0 inferred" not in r.stdout
 
 
-def test_a_changed_byte_of_the_same_size_is_caught_by_the_digest(cache_copy, built) -> None:  # noqa: ANN001
+def test_a_changed_byte_of_the_same_size_is_caught_by_the_digest(cache_copy, built) -> None:
     cache_dir, key = cache_copy
     raw = bytearray((key / "inferred.nt").read_bytes())
     raw[10:20] = b"x" * 10
@@ -132,7 +132,7 @@ def test_a_changed_byte_of_the_same_size_is_caught_by_the_digest(cache_copy, bui
     assert b"x" * 10 not in r.stdout
 
 
-def test_a_damaged_entry_gets_a_one_line_note(cache_copy) -> None:  # noqa: ANN001
+def test_a_damaged_entry_gets_a_one_line_note(cache_copy) -> None:
     cache_dir, key = cache_copy
     (key / "manifest.json").write_text("{not json")
     r = subprocess.run([sys.executable, "-m", "jisr_kg", "stats"], capture_output=True, cwd=ROOT,
@@ -143,7 +143,7 @@ def test_a_damaged_entry_gets_a_one_line_note(cache_copy) -> None:  # noqa: ANN0
     assert b"Traceback" not in r.stderr
 
 
-def test_a_corrupt_store_is_made_again(cache_copy, warm_cache) -> None:  # noqa: ANN001
+def test_a_corrupt_store_is_made_again(cache_copy, warm_cache) -> None:
     cache_dir, key = cache_copy
     query = ("query", "claims-by-claimant", "--param", "claimant=actor:joshua-landis", "--format", "csv")
     expected = _run(warm_cache, *query)
@@ -156,7 +156,7 @@ def test_a_corrupt_store_is_made_again(cache_copy, warm_cache) -> None:  # noqa:
     assert r.stdout == expected.stdout
 
 
-def test_an_emptied_store_is_made_again(cache_copy, warm_cache) -> None:  # noqa: ANN001
+def test_an_emptied_store_is_made_again(cache_copy, warm_cache) -> None:
     cache_dir, key = cache_copy
     shutil.rmtree(key / "oxigraph")
     (key / "oxigraph").mkdir()  # a folder, but no store in it
@@ -167,7 +167,7 @@ def test_an_emptied_store_is_made_again(cache_copy, warm_cache) -> None:  # noqa
 
 
 @pytest.mark.parametrize("garbage", [b"[1, 2", b"[1, 2]", b'{"x": 5}', b'{"/a": [1, 2, 3, "zz"]}', b"\xff\xfe"])
-def test_garbage_in_digests_json_is_ignored_and_replaced(cache_copy, built, garbage: bytes) -> None:  # noqa: ANN001
+def test_garbage_in_digests_json_is_ignored_and_replaced(cache_copy, built, garbage: bytes) -> None:
     cache_dir, _key = cache_copy
     (cache_dir / "digests.json").write_bytes(garbage)
     r = _run(cache_dir, "export", "--format", "ntriples")
@@ -178,7 +178,7 @@ def test_garbage_in_digests_json_is_ignored_and_replaced(cache_copy, built, garb
     assert isinstance(json.loads((cache_dir / "digests.json").read_text()), dict)  # written anew
 
 
-def test_a_cache_folder_that_cannot_be_written_means_no_cache_with_a_warning(tmp_path: Path, built) -> None:  # noqa: ANN001
+def test_a_cache_folder_that_cannot_be_written_means_no_cache_with_a_warning(tmp_path: Path, built) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder\n")
     env = {"JISR_KG_CACHE": str(blocker / "cache")}
@@ -226,7 +226,7 @@ def test_a_repeated_build_keeps_an_untouched_release_and_repairs_a_touched_one(t
     assert {p.name: p.read_bytes() for p in dist.iterdir()} == release
 
 
-def test_the_release_files_written_as_streams_are_the_exports(tmp_path: Path, built) -> None:  # noqa: ANN001
+def test_the_release_files_written_as_streams_are_the_exports(tmp_path: Path, built) -> None:
     from jisr_kg.pipeline import export as ex
     from jisr_kg.rdf import formats
 

@@ -18,11 +18,11 @@ RDFLIB_FORMAT = {"turtle": "turtle", "trig": "trig", "ntriples": "nt", "nquads":
 DATASET_FORMATS = {"trig", "nquads"}
 
 
-def out(r) -> str:  # noqa: ANN001
+def out(r) -> str:
     return r.stdout.decode("utf-8")
 
 
-def err(r) -> str:  # noqa: ANN001
+def err(r) -> str:
     return r.stderr.decode("utf-8")
 
 
@@ -37,7 +37,7 @@ def test_help_lists_every_command() -> None:
         assert sub.returncode == 0 and out(sub).startswith(f"usage: jisr-kg {command}"), err(sub)
 
 
-def test_build_writes_every_format_and_a_void_description(tmp_path, built) -> None:  # noqa: ANN001
+def test_build_writes_every_format_and_a_void_description(tmp_path, built) -> None:
     r = jisr("build", "-o", str(tmp_path / "dist"))
     assert r.returncode == 0, err(r)
     names = {p.name for p in (tmp_path / "dist").iterdir()}
@@ -51,7 +51,7 @@ def test_build_writes_every_format_and_a_void_description(tmp_path, built) -> No
     assert "violations" in out(r) and "triples" in out(r)
 
 
-def test_failed_build_leaves_the_previous_release_untouched(tmp_path) -> None:  # noqa: ANN001
+def test_failed_build_leaves_the_previous_release_untouched(tmp_path) -> None:
     dist = tmp_path / "dist"
     dist.mkdir()
     (dist / "jisr-kg.ttl").write_text("old release\n")
@@ -65,7 +65,7 @@ def test_failed_build_leaves_the_previous_release_untouched(tmp_path) -> None:  
 
 
 @pytest.mark.parametrize("fmt", EXPORTS)
-def test_export_parses_back_to_the_same_graph(fmt: str, built) -> None:  # noqa: ANN001
+def test_export_parses_back_to_the_same_graph(fmt: str, built) -> None:
     r = jisr("export", "--format", fmt, "--inferred")
     assert r.returncode == 0, err(r)
     if fmt in DATASET_FORMATS:
@@ -80,7 +80,7 @@ def test_export_parses_back_to_the_same_graph(fmt: str, built) -> None:  # noqa:
 
 
 @pytest.mark.parametrize("fmt", EXPORTS)
-def test_export_is_byte_identical_across_processes(fmt: str, built) -> None:  # noqa: ANN001
+def test_export_is_byte_identical_across_processes(fmt: str, built) -> None:
     # Two separate processes: rdflib's order follows the per-process hash seed.
     first = jisr("export", "--format", fmt, "--inferred", env={"PYTHONHASHSEED": "1"})
     second = jisr("export", "--format", fmt, "--inferred", env={"PYTHONHASHSEED": "2"})
@@ -89,7 +89,7 @@ def test_export_is_byte_identical_across_processes(fmt: str, built) -> None:  # 
 
 @pytest.mark.parametrize("fmt,oxformat", [("turtle", "TURTLE"), ("ntriples", "N_TRIPLES"), ("nquads", "N_QUADS"),
                                           ("trig", "TRIG"), ("jsonld", "JSON_LD"), ("xml", "RDF_XML")])
-def test_inferred_export_is_valid_rdf_for_an_independent_parser(fmt: str, oxformat: str, built) -> None:  # noqa: ANN001
+def test_inferred_export_is_valid_rdf_for_an_independent_parser(fmt: str, oxformat: str, built) -> None:
     import pyoxigraph as ox
 
     r = jisr("export", "--format", fmt, "--inferred")
@@ -97,14 +97,14 @@ def test_inferred_export_is_valid_rdf_for_an_independent_parser(fmt: str, oxform
     assert len(quads) == len(built.graph(infer=True))
 
 
-def test_export_to_a_file(tmp_path) -> None:  # noqa: ANN001
+def test_export_to_a_file(tmp_path) -> None:
     target = tmp_path / "out" / "graph.ttl"
     r = jisr("export", "-o", str(target))
     assert r.returncode == 0 and r.stdout == b""
     assert len(rdflib.Graph().parse(target)) > 0
 
 
-def test_consensus_export_has_no_claims(built) -> None:  # noqa: ANN001
+def test_consensus_export_has_no_claims(built) -> None:
     r = jisr("export", "--consensus")
     g = rdflib.Graph().parse(data=r.stdout, format="turtle")
     jkg = rdflib.Namespace("https://w3id.org/jisr-kg/ontology#")
@@ -133,7 +133,7 @@ def test_validate_formats(fmt: str) -> None:
         assert g.value(report, sh.conforms) == rdflib.Literal(False)
 
 
-def test_build_with_violations_shows_them_and_writes_nothing(tmp_path) -> None:  # noqa: ANN001
+def test_build_with_violations_shows_them_and_writes_nothing(tmp_path) -> None:
     import shutil
 
     data = tmp_path / "data"
@@ -152,7 +152,7 @@ def test_build_with_violations_shows_them_and_writes_nothing(tmp_path) -> None: 
     assert not (tmp_path / "dist").exists()
 
 
-def test_validate_reports_a_violation_with_exit_1(tmp_path) -> None:  # noqa: ANN001
+def test_validate_reports_a_violation_with_exit_1(tmp_path) -> None:
     claim = tmp_path / "claim.ttl"
     claim.write_text(
         "@prefix jkg: <https://w3id.org/jisr-kg/ontology#> .\n"
@@ -164,7 +164,7 @@ def test_validate_reports_a_violation_with_exit_1(tmp_path) -> None:  # noqa: AN
     assert "claim:orphan" in out(r)
 
 
-def test_malformed_turtle_names_file_line_and_column(tmp_path) -> None:  # noqa: ANN001
+def test_malformed_turtle_names_file_line_and_column(tmp_path) -> None:
     bad = tmp_path / "bad.ttl"
     bad.write_text('@prefix ex: <http://example.org/> .\nex:a ex:b ex:c .\nex:a ex:b "unterminated .\n')
     r = jisr("validate", str(bad))
@@ -173,7 +173,7 @@ def test_malformed_turtle_names_file_line_and_column(tmp_path) -> None:  # noqa:
     assert "Traceback" not in err(r)
 
 
-def test_missing_file_is_a_clear_error(tmp_path) -> None:  # noqa: ANN001
+def test_missing_file_is_a_clear_error(tmp_path) -> None:
     r = jisr("validate", str(tmp_path / "nope.ttl"))
     assert r.returncode == 2
     assert "nope.ttl: no such file or folder" in err(r)
@@ -196,7 +196,7 @@ SELECT ?person ?name WHERE { ?person a jkg:Person ; rdfs:label ?name } ORDER BY 
 
 
 @pytest.mark.parametrize("engine", ["oxigraph", "rdflib"])
-def test_query_from_stdin_in_every_results_format(engine: str, built) -> None:  # noqa: ANN001
+def test_query_from_stdin_in_every_results_format(engine: str, built) -> None:
     expected = sorted(str(o) for s in built.asserted.subjects(rdflib.RDF.type,
                       rdflib.URIRef("https://w3id.org/jisr-kg/ontology#Person"))
                       for o in built.asserted.objects(s, rdflib.RDFS.label))
@@ -234,7 +234,7 @@ def test_no_infer_hides_entailments() -> None:
     assert out(jisr("query", "-", "--no-infer", stdin=q)) == "no\n"
 
 
-def test_query_from_a_file(tmp_path) -> None:  # noqa: ANN001
+def test_query_from_a_file(tmp_path) -> None:
     f = tmp_path / "persons.rq"
     f.write_text(SELECT_PERSONS)
     r = jisr("query", str(f), "--format", "csv")
@@ -263,7 +263,7 @@ def test_missing_query_file() -> None:
     assert r.returncode == 2 and "missing.rq: no such file" in err(r)
 
 
-def test_stats_counts_triples_classes_and_claimants(built) -> None:  # noqa: ANN001
+def test_stats_counts_triples_classes_and_claimants(built) -> None:
     r = jisr("stats")
     assert r.returncode == 0
     text = out(r)
@@ -277,7 +277,7 @@ def test_coverage_is_complete() -> None:
     assert r.returncode == 0, out(r)
 
 
-def test_docs_writes_html(tmp_path) -> None:  # noqa: ANN001
+def test_docs_writes_html(tmp_path) -> None:
     target = tmp_path / "ontology.html"
     r = jisr("docs", "-o", str(target))
     assert r.returncode == 0, err(r)
@@ -293,7 +293,7 @@ def test_docs_default_lies_outside_the_release_folder() -> None:
     assert not Path(args.output).is_relative_to("dist")
 
 
-def test_build_replaces_its_own_release_and_a_pre_marker_one(tmp_path, built) -> None:  # noqa: ANN001
+def test_build_replaces_its_own_release_and_a_pre_marker_one(tmp_path, built) -> None:
     dist = tmp_path / "dist"
     dist.mkdir()
     (dist / "void.ttl").write_text("a release from before the marker\n")
@@ -339,7 +339,7 @@ def test_construct_output_format_from_the_extension(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("name", "fmt"), [("x.nt", "nt"), ("x.jsonld", "json-ld"), ("x.rdf", "xml"),
                                            ("x.nq", "nquads"), ("x.ttl", "turtle")])
-def test_export_format_from_the_extension(name: str, fmt: str, tmp_path: Path, built) -> None:  # noqa: ANN001
+def test_export_format_from_the_extension(name: str, fmt: str, tmp_path: Path, built) -> None:
     r = jisr("export", "-o", str(tmp_path / name))
     assert r.returncode == 0, err(r)
     parsed = (rdflib.Dataset() if fmt == "nquads" else rdflib.Graph()).parse(tmp_path / name, format=fmt)

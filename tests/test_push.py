@@ -23,6 +23,8 @@ import pytest
 
 from conftest import ROOT, jisr
 
+pytestmark = pytest.mark.slow  # a real Oxigraph server: run by .ci/run
+
 MINE = "http://example.org/test-push/someone-elses-graph"
 MINE_TRIPLES = (
     b"<http://example.org/a> <http://example.org/p> \"kept\" .\n"
@@ -50,7 +52,7 @@ def closed_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory):  # noqa: ANN001, ANN201
+def store(tmp_path_factory):
     """The base URL of a fresh `oxigraph serve`, stopped after the module's tests."""
     command = oxigraph_command()
     if command is None:
@@ -100,7 +102,7 @@ def _get(url: str, graph: str | None) -> set[bytes]:
 
 
 @pytest.fixture(scope="module")
-def pushed(store, built):  # noqa: ANN001, ANN201
+def pushed(store, built):
     """The store after others put a graph and a default-graph triple in it, and we pushed once."""
     _put(store, MINE_TRIPLES, MINE)
     _put(store, DEFAULT_TRIPLE, None)
@@ -110,13 +112,13 @@ def pushed(store, built):  # noqa: ANN001, ANN201
     return store
 
 
-def _rows(result) -> list:  # noqa: ANN001
+def _rows(result) -> list:
     """The rows as a sorted list of N-Triples terms (unbound: None), to compare as a multiset."""
     return sorted([[None if t is None else t.n3() for t in row] for row in result.rows],
                   key=lambda row: [(v is None, v or "") for v in row])
 
 
-def assert_same_results(local, remote, name: str) -> None:  # noqa: ANN001 - results.Result
+def assert_same_results(local, remote, name: str) -> None:  # results.Result
     """A remote result equals the local one: the same type, variables and rows (as a multiset), and for an
     ordered query every output format byte for byte. (Also used by test_virtuoso.)"""
     from jisr_kg.sparql.query import resolve
@@ -137,7 +139,7 @@ def assert_same_results(local, remote, name: str) -> None:  # noqa: ANN001 - res
                 assert write(remote, fmt) == write(local, fmt), (name, fmt)
 
 
-def test_every_stored_query_gives_the_local_results_remotely(pushed) -> None:  # noqa: ANN001
+def test_every_stored_query_gives_the_local_results_remotely(pushed) -> None:
     from jisr_kg.api import run_query
     from jisr_kg.sparql.query import stored_queries
     from jisr_kg.sparql.remote import remote_query
@@ -148,7 +150,7 @@ def test_every_stored_query_gives_the_local_results_remotely(pushed) -> None:  #
         assert_same_results(run_query(q), remote_query(pushed, q.bind()), q.name)
 
 
-def test_query_command_with_endpoint_prints_what_the_local_command_prints(pushed) -> None:  # noqa: ANN001
+def test_query_command_with_endpoint_prints_what_the_local_command_prints(pushed) -> None:
     from jisr_kg.sparql.query import stored_queries
 
     ordered = [q for q in stored_queries() if "ORDER BY" in q.text.upper() and q.name != "consensus"]
@@ -162,7 +164,7 @@ def test_query_command_with_endpoint_prints_what_the_local_command_prints(pushed
         assert remote.stdout == local.stdout
 
 
-def test_push_replaces_and_leaves_other_graphs_alone(pushed, built) -> None:  # noqa: ANN001
+def test_push_replaces_and_leaves_other_graphs_alone(pushed, built) -> None:
     from jisr_kg.rdf.namespaces import ASSERTED_GRAPH, CONSENSUS_GRAPH, INFERRED_GRAPH
     from jisr_kg.store.push import VOID_GRAPH, graph_counts, push
 
@@ -183,7 +185,7 @@ def test_push_replaces_and_leaves_other_graphs_alone(pushed, built) -> None:  # 
     assert _get(pushed, None) == {DEFAULT_TRIPLE.strip()}
 
 
-def test_remote_query_sees_only_the_projects_graphs(pushed) -> None:  # noqa: ANN001
+def test_remote_query_sees_only_the_projects_graphs(pushed) -> None:
     from jisr_kg.sparql.remote import remote_query
 
     r = remote_query(pushed, "SELECT (COUNT(*) AS ?n) WHERE { ?s <http://example.org/p> ?o }")
@@ -192,7 +194,7 @@ def test_remote_query_sees_only_the_projects_graphs(pushed) -> None:  # noqa: AN
     assert r.value is False  # the VoID graph is pushed, but not part of the queried dataset, as locally
 
 
-def test_a_store_error_is_a_store_error(pushed) -> None:  # noqa: ANN001
+def test_a_store_error_is_a_store_error(pushed) -> None:
     from jisr_kg.errors import StoreError
     from jisr_kg.sparql.remote import remote_query
 
@@ -200,7 +202,7 @@ def test_a_store_error_is_a_store_error(pushed) -> None:  # noqa: ANN001
         remote_query(pushed, "SELECT * WHERE { ?s ?p }")
 
 
-def test_push_to_a_closed_port_fails_with_one_line(tmp_path) -> None:  # noqa: ANN001
+def test_push_to_a_closed_port_fails_with_one_line(tmp_path) -> None:
     url = f"http://127.0.0.1:{closed_port()}"
     r = jisr("push", "--endpoint", url)
     err = r.stderr.decode()
@@ -247,7 +249,7 @@ def test_not_a_url_is_a_clear_error() -> None:
     assert r.returncode == 2 and "not an http(s) URL" in r.stderr.decode()
 
 
-def test_no_infer_is_honoured_remotely(pushed) -> None:  # noqa: ANN001
+def test_no_infer_is_honoured_remotely(pushed) -> None:
     """`query --no-infer --endpoint` sees the asserted and consensus graphs only, as `query --no-infer` does."""
     count = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
     answers = {}

@@ -299,7 +299,7 @@ def test_string_parameter_is_a_plain_value(payload: str, engine: str) -> None:
 
 @pytest.mark.parametrize("payload", PAYLOADS + ["actor:x> } ; DROP ALL ; #", "http://example.org/a b"])
 def test_iri_parameter_with_syntax_is_refused(payload: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    def never(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def never(*args, **kwargs):
         raise AssertionError("the query was run")
 
     monkeypatch.setattr(api, "query_oxigraph", never)
@@ -387,14 +387,14 @@ GRAPH_COUNTS = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP
 
 
 @pytest.mark.parametrize("infer", [True, False])
-def test_graph_on_rdflib_gives_what_oxigraph_gives(infer: bool, built) -> None:  # noqa: ANN001
+def test_graph_on_rdflib_gives_what_oxigraph_gives(infer: bool, built) -> None:
     ox, rl = (api.run_text(GRAPH_COUNTS, engine=e, infer=infer).rows for e in ("oxigraph", "rdflib"))
     assert ox == rl
     expected = [built.count(g) for g in built.names(infer=infer)]
     assert [int(n.value) for _, n in ox] == expected
 
 
-def test_from_is_honoured_on_oxigraph(built) -> None:  # noqa: ANN001
+def test_from_is_honoured_on_oxigraph(built) -> None:
     from jisr_kg.rdf.namespaces import ASSERTED_GRAPH, CONSENSUS_GRAPH
 
     count = f"SELECT (COUNT(*) AS ?n) FROM <{ASSERTED_GRAPH}> WHERE {{ ?s ?p ?o }}"

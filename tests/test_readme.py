@@ -22,7 +22,7 @@ def test_quickstart_has_exactly_two_commands() -> None:
     assert "jisr-kg build" in commands[0] and "pytest" in commands[1]
 
 
-def test_example_outputs_are_current(built) -> None:  # noqa: ARG001 - warms the cache
+def test_example_outputs_are_current(built) -> None:  # warms the cache
     r = subprocess.run([sys.executable, str(ROOT / "tools" / "readme_examples.py"), "--check"],
                        capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stdout + r.stderr + "\n(run: python tools/readme_examples.py --write)"
@@ -39,7 +39,7 @@ def test_turtle_examples_are_in_the_graph(built) -> None:
         assert not missing, f"README Turtle not in the graph: {missing[:3]}"
 
 
-def test_python_example_runs(built) -> None:  # noqa: ARG001 - warms the cache
+def test_python_example_runs(built) -> None:  # warms the cache
     code = re.search(r"```python\n(.*?)```", README, re.S).group(1)
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stderr

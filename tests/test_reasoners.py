@@ -57,7 +57,7 @@ def premise_lines() -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def premises(premise_lines) -> rdflib.Graph:  # noqa: ANN001
+def premises(premise_lines) -> rdflib.Graph:
     from jisr_kg.pipeline.load import rdflib_graph
 
     return rdflib_graph(premise_lines)
@@ -71,16 +71,16 @@ def _inferred(lines: set[str], reasoner: str) -> set:
 
 
 @pytest.fixture(scope="module")
-def owlrl_inferred(premise_lines) -> set:  # noqa: ANN001
+def owlrl_inferred(premise_lines) -> set:
     return _inferred(premise_lines, "owlrl")
 
 
 @pytest.fixture(scope="module")
-def reasonable_inferred(premise_lines) -> set:  # noqa: ANN001
+def reasonable_inferred(premise_lines) -> set:
     return _inferred(premise_lines, "reasonable")
 
 
-def vocabulary(*graphs) -> set:  # noqa: ANN002
+def vocabulary(*graphs) -> set:
     """Every class, property and datatype the graphs mention (the subjects of TBox triples)."""
     vocab = set()
     for g in graphs:
@@ -104,7 +104,7 @@ def filtered(t: tuple, vocab: set) -> bool:
     return is_tbox(t, vocab) or (t[1] == RDF.type and t[2] == OWL.Thing)  # filters 1 and 2
 
 
-def test_both_reasoners_derive_the_same_instance_facts(premises, owlrl_inferred, reasonable_inferred) -> None:  # noqa: ANN001
+def test_both_reasoners_derive_the_same_instance_facts(premises, owlrl_inferred, reasonable_inferred) -> None:
     vocab = vocabulary(premises, owlrl_inferred, reasonable_inferred)
     ours = {t for t in owlrl_inferred if not filtered(t, vocab)}
     theirs = {t for t in reasonable_inferred if not filtered(t, vocab)}
@@ -115,7 +115,7 @@ def test_both_reasoners_derive_the_same_instance_facts(premises, owlrl_inferred,
     assert not only_reasonable, f"{len(only_reasonable)} only reasonable derives, e.g. {only_reasonable[:5]}"
 
 
-def test_what_is_filtered_is_only_what_the_filters_say(premises, owlrl_inferred, reasonable_inferred) -> None:  # noqa: ANN001
+def test_what_is_filtered_is_only_what_the_filters_say(premises, owlrl_inferred, reasonable_inferred) -> None:
     vocab = vocabulary(premises, owlrl_inferred, reasonable_inferred)
     # owlrl's extra vocabulary triples: the schema closure (filter 1)
     schema_closure = {RDFS.subClassOf, RDFS.subPropertyOf, OWL.equivalentClass, OWL.equivalentProperty,
@@ -132,7 +132,7 @@ def test_what_is_filtered_is_only_what_the_filters_say(premises, owlrl_inferred,
         assert p == RDF.type and o == OWL.Thing, (s, p, o)
 
 
-def test_no_literal_is_typed_xsd_string_twice(premises, reasonable_inferred) -> None:  # noqa: ANN001
+def test_no_literal_is_typed_xsd_string_twice(premises, reasonable_inferred) -> None:
     # "x"^^xsd:string and "x" are one RDF 1.1 term; reasonable writes the first, rdflib keeps them apart.
     # reason._reasonable normalises them, or asserted triples would come back as inferred ones.
     for _s, _p, o in reasonable_inferred:
@@ -140,7 +140,7 @@ def test_no_literal_is_typed_xsd_string_twice(premises, reasonable_inferred) -> 
 
 
 @pytest.mark.parametrize("reasoner", ["owlrl", "reasonable"])
-def test_no_owl_same_as_that_was_not_asserted(premises, premise_lines, reasoner) -> None:  # noqa: ANN001
+def test_no_owl_same_as_that_was_not_asserted(premises, premise_lines, reasoner) -> None:
     """Neither reasoner merges entities: the whole closure, before any filter, has no owl:sameAs
     between two different nodes that the data did not state."""
     from jisr_kg.pipeline.reason import _owlrl, _reasonable, entailments

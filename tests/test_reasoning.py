@@ -20,25 +20,25 @@ def _closure(edges: set[tuple[URIRef, URIRef]]) -> set[tuple[URIRef, URIRef]]:
         closure |= new
 
 
-def test_no_owl_same_as_that_was_not_asserted(built) -> None:  # noqa: ANN001
+def test_no_owl_same_as_that_was_not_asserted(built) -> None:
     # A contested value on a functional property would make OWL RL merge distinct entities.
     assert not list(built.inferred.triples((None, OWL.sameAs, None)))
     assert not list(built.inferred.triples((None, OWL.differentFrom, None)))
 
 
-def test_inferred_graph_is_valid_rdf(built) -> None:  # noqa: ANN001
+def test_inferred_graph_is_valid_rdf(built) -> None:
     for s, _p, o in built.inferred:
         assert not isinstance(s, rdflib.Literal)
         assert not isinstance(s, rdflib.BNode) and not isinstance(o, rdflib.BNode)
 
 
-def test_asserted_consensus_and_inferred_are_disjoint(built) -> None:  # noqa: ANN001
+def test_asserted_consensus_and_inferred_are_disjoint(built) -> None:
     assert not set(built.asserted) & set(built.inferred)
     assert not set(built.asserted) & set(built.consensus)
     assert not set(built.consensus) & set(built.inferred)
 
 
-def test_transitive_properties_are_closed(built) -> None:  # noqa: ANN001
+def test_transitive_properties_are_closed(built) -> None:
     g = built.graph(infer=True)
     base = built.graph(infer=False)
     found_new = 0
@@ -50,7 +50,7 @@ def test_transitive_properties_are_closed(built) -> None:  # noqa: ANN001
     assert found_new > 0, "reasoning derived no transitive edge at all"
 
 
-def test_place_containment_reaches_the_country(built) -> None:  # noqa: ANN001
+def test_place_containment_reaches_the_country(built) -> None:
     g = built.graph(infer=True)
     town = URIRef("https://w3id.org/jisr-kg/id/place/jisr-ash-shughur")
     syria = URIRef("https://w3id.org/jisr-kg/id/place/syria")
@@ -62,7 +62,7 @@ def test_place_containment_reaches_the_country(built) -> None:  # noqa: ANN001
         assert (place, URIRef("http://www.opengis.net/ont/geosparql#sfWithin"), syria) in g  # sub-property
 
 
-def test_inverse_properties_hold_both_ways(built) -> None:  # noqa: ANN001
+def test_inverse_properties_hold_both_ways(built) -> None:
     g = built.graph(infer=True)
     inferred_inverse = 0
     for p, q in g.subject_objects(OWL.inverseOf):
@@ -72,14 +72,14 @@ def test_inverse_properties_hold_both_ways(built) -> None:  # noqa: ANN001
     assert inferred_inverse > 0
 
 
-def test_unit_hierarchy_is_transitive(built) -> None:  # noqa: ANN001
+def test_unit_hierarchy_is_transitive(built) -> None:
     g = built.graph(infer=True)
     regiment = URIRef("https://w3id.org/jisr-kg/id/unit/555th-airborne-regiment")
     forces = URIRef("https://w3id.org/jisr-kg/id/unit/syrian-armed-forces")
     assert (regiment, ORG.transitiveSubOrganizationOf, forces) in g
 
 
-def test_class_hierarchy_types_every_actor_as_an_agent(built) -> None:  # noqa: ANN001
+def test_class_hierarchy_types_every_actor_as_an_agent(built) -> None:
     g = built.graph(infer=True)
     persons = set(g.subjects(RDF.type, JKG.Person))
     assert persons
@@ -89,7 +89,7 @@ def test_class_hierarchy_types_every_actor_as_an_agent(built) -> None:  # noqa: 
     assert (URIRef("https://w3id.org/jisr-kg/id/actor/joshua-landis"), RDF.type, PROV.Agent) in built.inferred
 
 
-def test_refutation_is_a_symmetric_contradiction(built) -> None:  # noqa: ANN001
+def test_refutation_is_a_symmetric_contradiction(built) -> None:
     g = built.graph(infer=True)
     refutations = list(g.subject_objects(JKG.refutes))
     assert refutations
@@ -98,7 +98,7 @@ def test_refutation_is_a_symmetric_contradiction(built) -> None:  # noqa: ANN001
         assert (a, JKG.contradicts, b) in g and (b, JKG.contradicts, a) in g
 
 
-def test_claims_are_prov_entities_with_evidence_as_derivation(built) -> None:  # noqa: ANN001
+def test_claims_are_prov_entities_with_evidence_as_derivation(built) -> None:
     g = built.graph(infer=True)
     for claim in g.subjects(RDF.type, JKG.Claim):
         assert (claim, RDF.type, PROV.Entity) in g
@@ -106,7 +106,7 @@ def test_claims_are_prov_entities_with_evidence_as_derivation(built) -> None:  #
             assert (claim, PROV.wasDerivedFrom, span) in g
 
 
-def test_no_reasoner_error_triples(built) -> None:  # noqa: ANN001
+def test_no_reasoner_error_triples(built) -> None:
     err = "http://www.daml.org/2002/03/agents/agent-ont#"
     assert not [t for t in built.graph(infer=True) if any(str(x).startswith(err) for x in t)]
     assert (URIRef(str(RDFS.Resource)), RDF.type, OWL.Class) not in built.asserted
@@ -123,7 +123,7 @@ def _premises() -> set[str]:
     return asserted | consensus_view(asserted, inp.consensus_query.read_text(encoding="utf-8"))
 
 
-def _plain_owlrl(lines: set[str], messages: list[str] | None = None):  # noqa: ANN202
+def _plain_owlrl(lines: set[str], messages: list[str] | None = None):
     """What plain owlrl derives from the whole graph, less what `reason.keep` drops; with `messages`,
     as `_outcome` gives it."""
     import owlrl

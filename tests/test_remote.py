@@ -63,7 +63,7 @@ def serve(respond: Respond, *, family: socket.AddressFamily = socket.AF_INET,
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client gave up: what the deadline tests want
 
-        do_GET = do_POST = do_PUT = handle_one  # noqa: N815 - http.server's names
+        do_GET = do_POST = do_PUT = handle_one  # http.server's names
 
         def log_message(self, *args: object) -> None:  # quiet
             pass
@@ -122,7 +122,7 @@ def drip(where: str) -> Respond:
     return respond
 
 
-def one_line_error(r) -> str:  # noqa: ANN001 - CompletedProcess
+def one_line_error(r) -> str:  # CompletedProcess
     err = r.stderr.decode()
     assert "Traceback" not in err, err
     assert err.startswith("jisr-kg: error: ") and len(err.strip().splitlines()) == 1, err
@@ -132,6 +132,7 @@ def one_line_error(r) -> str:  # noqa: ANN001 - CompletedProcess
 # ---------------------------------------------------------------- a total deadline
 
 
+@pytest.mark.slow  # waits out a deadline: run by .ci/run
 @pytest.mark.parametrize("where", ["head", "body"])
 def test_a_slow_drip_cannot_hold_a_remote_query_past_its_timeout(where: str) -> None:
     with serve(drip(where)) as s:
@@ -144,6 +145,7 @@ def test_a_slow_drip_cannot_hold_a_remote_query_past_its_timeout(where: str) -> 
     assert took < 15, f"the command took {took:.1f} s with --timeout 2"
 
 
+@pytest.mark.slow  # waits out a deadline: run by .ci/run
 def test_a_slow_drip_cannot_hold_push_past_its_timeout() -> None:
     with serve(drip("head")) as s:
         t = time.monotonic()

@@ -97,7 +97,7 @@ ENTRIES = manifest()
 
 
 @pytest.fixture(autouse=True, scope="module")
-def parsed_shapes_once():  # noqa: ANN201
+def parsed_shapes_once():
     """pyshacl reads the shapes graph on every call, and rdflib parses each SPARQL constraint again
     for every focus node (most of the time these tests took); here they are parsed once and reused:
     several times faster, the same results (what is reused depends on the shapes only)."""
@@ -116,12 +116,12 @@ def shapes_parsed_once() -> Iterator[None]:
     made: dict[int, tuple] = {}
     parsed: dict[tuple, object] = {}
 
-    def shapes_graph(graph, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+    def shapes_graph(graph, *args, **kwargs):
         if id(graph) not in made:  # the graph is kept with it, so its id is not reused
             made[id(graph)] = (graph, original(graph, *args, **kwargs))
         return made[id(graph)][1]
 
-    def query(self, strOrQuery, initBindings=None, initNs=None, base=None, DEBUG=False):  # noqa: ANN001, ANN202, N803
+    def query(self, strOrQuery, initBindings=None, initNs=None, base=None, DEBUG=False):
         if isinstance(strOrQuery, str):  # a prepared query is what rdflib offers for reuse
             key = (strOrQuery, base, tuple(sorted((initNs or {}).items())))
             if key not in parsed:
@@ -384,7 +384,7 @@ def test_closure_without_inference_finds_what_rdfs_inference_finds(name: str) ->
     assert closure_violations(data) == rdfs_violations(data)
 
 
-def test_project_data_closure_agrees_with_rdfs_inference(built) -> None:  # noqa: ANN001
+def test_project_data_closure_agrees_with_rdfs_inference(built) -> None:
     """Our run (no inference, on the cached OWL RL closure) and pyshacl's RDFS inference on the asserted
     data (with the consensus view) report the same violations (its speed is measured in benchmarks/)."""
     asserted = rdflib.Graph()

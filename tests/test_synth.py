@@ -10,13 +10,15 @@ import rdflib
 
 from conftest import ROOT, jisr
 
+pytestmark = pytest.mark.slow  # a doubled copy of the data, built and validated: run by .ci/run
+
 ID = "https://w3id.org/jisr-kg/id/"
 OA = rdflib.Namespace("http://www.w3.org/ns/oa#")
 SCHEMA = rdflib.Namespace("https://schema.org/")
 
 
 @pytest.fixture(scope="module")
-def synth2(tmp_path_factory) -> Path:  # noqa: ANN001
+def synth2(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("synth") / "x2"
     r = jisr("synth", "--scale", "2", "-o", str(out))
     assert r.returncode == 0, r.stderr.decode()
@@ -31,7 +33,7 @@ def _load(folder: Path) -> rdflib.Graph:
     return g
 
 
-def test_twice_the_claims_and_entities(synth2) -> None:  # noqa: ANN001
+def test_twice_the_claims_and_entities(synth2) -> None:
     from jisr_kg.api import stats
 
     original, doubled = stats(), stats(synth2)
@@ -42,7 +44,7 @@ def test_twice_the_claims_and_entities(synth2) -> None:  # noqa: ANN001
     assert {s: n for s, n in doubled.standings} == {s: 2 * n for s, n in original.standings}
 
 
-def test_copies_are_renamed_and_only_the_projects_iris_are(synth2) -> None:  # noqa: ANN001
+def test_copies_are_renamed_and_only_the_projects_iris_are(synth2) -> None:
     data = _load(ROOT / "data")
     copy2 = _load_copy(synth2, 2)
     expected = set()
@@ -63,13 +65,13 @@ def _load_copy(folder: Path, k: int) -> rdflib.Graph:
     return g
 
 
-def test_copy_one_is_the_data_byte_for_byte(synth2) -> None:  # noqa: ANN001
+def test_copy_one_is_the_data_byte_for_byte(synth2) -> None:
     for p in sorted((ROOT / "data").glob("*.ttl")):
         assert (synth2 / p.name).read_bytes() == p.read_bytes()
     assert filecmp.cmp(ROOT / "data" / "source" / "units.tsv", synth2 / "source" / "units.tsv", shallow=False)
 
 
-def test_every_copy_has_its_own_source_document_and_every_selector_checks(synth2) -> None:  # noqa: ANN001
+def test_every_copy_has_its_own_source_document_and_every_selector_checks(synth2) -> None:
     g = _load(synth2)
     text = (ROOT / "data" / "source" / "june-2011-jisr-ash-shughur-clashes.txt").read_text(encoding="utf-8")
     documents = set(g.subjects(SCHEMA.text, None))
@@ -88,7 +90,7 @@ def test_every_copy_has_its_own_source_document_and_every_selector_checks(synth2
     assert checked > 0
 
 
-def test_the_copies_validate(synth2) -> None:  # noqa: ANN001
+def test_the_copies_validate(synth2) -> None:
     from jisr_kg.api import validate_data as validate
 
     original, doubled = validate(), validate(synth2)
@@ -96,7 +98,7 @@ def test_the_copies_validate(synth2) -> None:  # noqa: ANN001
     assert doubled.count("Warning") == 2 * original.count("Warning")
 
 
-def test_data_option_works_for_query_stats_coverage_and_build(synth2, tmp_path) -> None:  # noqa: ANN001
+def test_data_option_works_for_query_stats_coverage_and_build(synth2, tmp_path) -> None:
     r = jisr("--data", str(synth2), "stats")
     assert r.returncode == 0, r.stderr.decode()
     assert "jkg:Claim" in r.stdout.decode()
@@ -111,7 +113,7 @@ def test_data_option_works_for_query_stats_coverage_and_build(synth2, tmp_path) 
     assert "0 violations" in r.stdout.decode()
 
 
-def test_output_is_deterministic(synth2, tmp_path) -> None:  # noqa: ANN001
+def test_output_is_deterministic(synth2, tmp_path) -> None:
     again = tmp_path / "again"
     r = jisr("synth", "--scale", "2", "-o", str(again))  # a separate process: another hash seed
     assert r.returncode == 0
@@ -122,7 +124,7 @@ def test_output_is_deterministic(synth2, tmp_path) -> None:  # noqa: ANN001
     assert len(first) > 2 and first == second
 
 
-def test_share_keeps_named_iris(tmp_path) -> None:  # noqa: ANN001
+def test_share_keeps_named_iris(tmp_path) -> None:
     out = tmp_path / "shared"
     r = jisr("synth", "--scale", "3", "-o", str(out), "--share", "actor:wikipedia-authors")
     assert r.returncode == 0, r.stderr.decode()
@@ -134,7 +136,7 @@ def test_share_keeps_named_iris(tmp_path) -> None:  # noqa: ANN001
     assert any(c.endswith("-c3") for c in voiced) and any(c.endswith("-c2") for c in voiced)
 
 
-def test_writes_atomically_and_never_over_a_foreign_folder(tmp_path) -> None:  # noqa: ANN001
+def test_writes_atomically_and_never_over_a_foreign_folder(tmp_path) -> None:
     foreign = tmp_path / "mine"
     foreign.mkdir()
     (foreign / "notes.txt").write_text("keep me\n")

@@ -30,7 +30,7 @@ FIXTURE_FILES = sorted(p for p in FIXTURES.glob("*.ttl") if p.name != "manifest.
 
 
 @pytest.fixture(autouse=True, scope="module")
-def parsed_shapes_once():  # noqa: ANN201
+def parsed_shapes_once():
     """pyshacl's shapes and rdflib's SPARQL parsed once (see tests/test_shapes.py): the same results."""
     with shapes_parsed_once():
         yield
@@ -90,13 +90,13 @@ def by_sparql_safe(fixture: Path) -> bool:
 # ---------------------------------------------------------------- the project's data, mutated and scaled
 
 
-def _validate_both(built) -> tuple[v.ValidationReport, v.ValidationReport]:  # noqa: ANN001
+def _validate_both(built) -> tuple[v.ValidationReport, v.ValidationReport]:
     ours = v.validate_dataset(built, validator="sparql", use_cache=False)
     ref = v.validate_dataset(built, validator="pyshacl", use_cache=False)
     return ours, ref
 
 
-def test_project_data(built) -> None:  # noqa: ANN001
+def test_project_data(built) -> None:
     ours, ref = _validate_both(built)
     assert shacl_sparql.unsafe_lines(built.lines[n] for n in built.names()) is None  # no fallback here
     assert ours.results == ref.results
@@ -126,7 +126,8 @@ def mutations() -> list[Path]:
     return _one_fixture_per_component()
 
 
-def test_project_data_with_each_kind_of_defect(built, mutations: list[Path]) -> None:  # noqa: ANN001
+@pytest.mark.slow  # the reference check on every mutation: run by .ci/run
+def test_project_data_with_each_kind_of_defect(built, mutations: list[Path]) -> None:
     """Each fixture's triples (one defect each) added to the project's closure: the same results."""
     from jisr_kg.pipeline.dataset import BuiltDataset
     from jisr_kg.rdf.namespaces import ASSERTED_GRAPH
@@ -150,7 +151,7 @@ def test_project_data_with_each_kind_of_defect(built, mutations: list[Path]) -> 
     assert checked >= 8
 
 
-def test_rewritten_literals_are_validated_by_pyshacl(built) -> None:  # noqa: ANN001
+def test_rewritten_literals_are_validated_by_pyshacl(built) -> None:
     """A decimal written 1791.0 would come back from the store as 1791: the default hands such data to
     pyshacl, so the report still says 1791.0."""
     from jisr_kg.pipeline.dataset import BuiltDataset
@@ -167,6 +168,7 @@ def test_rewritten_literals_are_validated_by_pyshacl(built) -> None:  # noqa: AN
     assert any(r.value == '"1791.0"^^<http://www.w3.org/2001/XMLSchema#decimal>' for r in ours.results)
 
 
+@pytest.mark.slow  # a 10x copy, validated twice: run by .ci/run
 def test_ten_times_the_data(tmp_path: Path) -> None:
     from jisr_kg.pipeline.build import build_dataset
 

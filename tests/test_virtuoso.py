@@ -48,7 +48,7 @@ def _in_ci() -> bool:
 
 
 @pytest.fixture(scope="module")
-def virtuoso(tmp_path_factory):  # noqa: ANN001, ANN201
+def virtuoso(tmp_path_factory):
     """A private Virtuoso on loopback, shut down (or killed) after the module's tests."""
     if virtuoso_instance.server_command() is None or virtuoso_instance.isql_command() is None:
         why = "Virtuoso is not installed (apt-get install virtuoso-opensource)"
@@ -63,7 +63,7 @@ def virtuoso(tmp_path_factory):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture(scope="module")
-def pushed(virtuoso, built) -> str:  # noqa: ANN001
+def pushed(virtuoso, built) -> str:
     r = jisr("push", "--endpoint", virtuoso.url)
     assert r.returncode == 0, r.stderr.decode() + virtuoso.log()
     assert "pushed" in r.stdout.decode() and "/sparql-graph-crud" in r.stdout.decode()
@@ -100,7 +100,7 @@ def test_every_known_difference_is_a_stored_query() -> None:
     assert set(KNOWN_DIFFERENCES) <= names, set(KNOWN_DIFFERENCES) - names
 
 
-def test_push_holds_what_was_built_and_a_second_push_replaces(pushed: str, built) -> None:  # noqa: ANN001
+def test_push_holds_what_was_built_and_a_second_push_replaces(pushed: str, built) -> None:
     from jisr_kg.rdf.namespaces import ASSERTED_GRAPH, CONSENSUS_GRAPH, INFERRED_GRAPH
     from jisr_kg.store.push import VOID_GRAPH, graph_counts, push
 

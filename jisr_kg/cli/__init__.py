@@ -466,7 +466,7 @@ def make_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _add_scale_commands(sub, common: argparse.ArgumentParser) -> None:  # noqa: ANN001
+def _add_scale_commands(sub, common: argparse.ArgumentParser) -> None:
     """`synth` and `push` live in their own modules; they register here. A failing import is a bug to
     see, not a reason to drop the commands."""
     from jisr_kg.pipeline.synth import add_parser as add_synth

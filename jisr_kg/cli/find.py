@@ -10,7 +10,7 @@ from pathlib import Path
 from jisr_kg.errors import EXIT_FAILED, EXIT_OK, UsageError
 
 
-def add_parser(sub, common: argparse.ArgumentParser) -> None:  # noqa: ANN001 - argparse's subparsers action
+def add_parser(sub, common: argparse.ArgumentParser) -> None:  # argparse's subparsers action
     p = sub.add_parser(
         "find", parents=[common],
         help="entities and claims whose name contains TEXT (case and accents ignored)",
@@ -25,7 +25,7 @@ def add_parser(sub, common: argparse.ArgumentParser) -> None:  # noqa: ANN001 - 
     p.set_defaults(run=_cmd)
 
 
-def _cmd(args: argparse.Namespace, console) -> int:  # noqa: ANN001 - cli.Console
+def _cmd(args: argparse.Namespace, console) -> int:  # cli.Console
     from jisr_kg.search import find
 
     text = " ".join(args.text)

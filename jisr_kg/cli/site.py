@@ -8,7 +8,7 @@ from pathlib import Path
 from jisr_kg.errors import EXIT_OK
 
 
-def add_parser(sub, common: argparse.ArgumentParser) -> None:  # noqa: ANN001 - argparse's subparsers action
+def add_parser(sub, common: argparse.ArgumentParser) -> None:  # argparse's subparsers action
     p = sub.add_parser(
         "site", parents=[common],
         help="write the pages for readers as a static site (every entity's page and RDF)",
@@ -21,7 +21,7 @@ def add_parser(sub, common: argparse.ArgumentParser) -> None:  # noqa: ANN001 - 
     p.set_defaults(run=_cmd)
 
 
-def _cmd(args: argparse.Namespace, console) -> int:  # noqa: ANN001 - cli.Console
+def _cmd(args: argparse.Namespace, console) -> int:  # cli.Console
     from jisr_kg.web.site import write_site
 
     data = Path(args.data) if getattr(args, "data", None) else None

@@ -26,7 +26,7 @@ def build_dataset(
     profile: str = "owlrl",
     use_cache: bool = True,
     progress: Progress | None = None,
-):  # noqa: ANN201 - returns dataset.BuiltDataset
+):  # returns dataset.BuiltDataset
     """Load, derive the consensus view and reason, or take the result from the cache when the inputs
     have not changed. A damaged cache entry is rebuilt (with a note); commands that start together on
     a cold cache build it once, the others wait for it."""
@@ -48,7 +48,7 @@ def build_dataset(
     return cached
 
 
-def _compile(inp: Inputs, reasoner: str, profile: str, progress: Progress | None):  # noqa: ANN202
+def _compile(inp: Inputs, reasoner: str, profile: str, progress: Progress | None):
     from jisr_kg.pipeline.dataset import compile_dataset
 
     return compile_dataset(inp, reasoner=reasoner, profile=profile, progress=progress)  # type: ignore[arg-type]
@@ -63,7 +63,7 @@ LOADED_MAX = 2
 _SCRATCH: dict[str, Path] = {}
 
 
-def _remember(key: str, built) -> None:  # noqa: ANN001 - dataset.BuiltDataset
+def _remember(key: str, built) -> None:  # dataset.BuiltDataset
     _LOADED[key] = built
     while len(_LOADED) > LOADED_MAX:
         del _LOADED[next(iter(_LOADED))]
@@ -96,7 +96,7 @@ def ensure_store(
 def validated(
     data: Path | list[Path] | None = None, *, reasoner: str = DEFAULT_REASONER, validator: str = "sparql",
     progress: Progress | None = None,
-):  # noqa: ANN201 - returns validate.ValidationReport
+):  # returns validate.ValidationReport
     """The validation report of the built dataset: the one kept in the cache when the inputs, the
     shapes and the validator are unchanged (without reading the graphs), else validated now."""
     from jisr_kg.pipeline.validate import cached_report, validate_dataset
@@ -311,7 +311,7 @@ def _unchanged_release(target: Path, inp: Inputs, validator: str, summary: Build
 T = TypeVar("T")
 
 
-def validate_beside(built, work: Callable[[], T], *, validator: str = "sparql",  # noqa: ANN001, ANN201
+def validate_beside(built, work: Callable[[], T], *, validator: str = "sparql",
                     progress: Progress | None = None, also: Callable[[], object] | None = None):
     """Validate `built` in a forked child process while `work` runs in this one: the validation and
     the exports each keep one core busy, so on two cores a release takes about as long as the slower
@@ -325,7 +325,7 @@ def validate_beside(built, work: Callable[[], T], *, validator: str = "sparql", 
 
     # fork copies only the calling thread: in a process with other threads (a server, a notebook)
     # the child could inherit a lock held by one of them, so there the two run one after the other.
-    def done(report, result):  # noqa: ANN001, ANN202
+    def done(report, result):
         return (report, result) if also is None else (report, result, also())
 
     cached = cached_report(built, validator=validator, progress=progress)
@@ -360,7 +360,7 @@ def _die_with_parent() -> None:
     import sys
 
     if sys.platform.startswith("linux"):
-        PR_SET_PDEATHSIG = 1  # noqa: N806 - the name in <sys/prctl.h>
+        PR_SET_PDEATHSIG = 1  # the name in <sys/prctl.h>
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 

@@ -136,7 +136,7 @@ def _damage(key: str) -> str | None:
 # ---------------------------------------------------------------- writing and reading an entry
 
 
-def save(built, progress: Progress | None = None) -> Path | None:  # noqa: ANN001 - BuiltDataset
+def save(built, progress: Progress | None = None) -> Path | None:  # BuiltDataset
     """Write the built dataset into the cache and return its folder (None without a usable cache)."""
     final = entry(built.key)
     if has(built.key):
@@ -183,7 +183,7 @@ def _chunks(lines: list[str], size: int = 20000) -> Iterator[bytes]:
         yield "".join(line + "\n" for line in lines[i : i + size]).encode("utf-8")
 
 
-def load(key: str, progress: Progress | None = None):  # noqa: ANN201 - returns BuiltDataset or None
+def load(key: str, progress: Progress | None = None):  # returns BuiltDataset or None
     """The cached dataset for `key`, or None when there is none or it is damaged (then it is thrown
     away, with a note, so that the caller rebuilds it)."""
     if not entry(key).is_dir():
@@ -286,7 +286,7 @@ def _store_damage(path: Path, key: str) -> str | None:
     return None
 
 
-def scratch_store(built, progress: Progress | None = None) -> Path:  # noqa: ANN001 - BuiltDataset
+def scratch_store(built, progress: Progress | None = None) -> Path:  # BuiltDataset
     """Without a usable cache: an Oxigraph store of `built` in a temporary folder, removed at exit."""
     import atexit
 

@@ -43,27 +43,27 @@ class BuiltDataset:
     # rdflib views, made on first use
 
     @property
-    def asserted(self):  # noqa: ANN201 - rdflib.Graph
+    def asserted(self):  # rdflib.Graph
         return self._rdflib(ASSERTED_GRAPH)
 
     @property
-    def consensus(self):  # noqa: ANN201 - rdflib.Graph
+    def consensus(self):  # rdflib.Graph
         return self._rdflib(CONSENSUS_GRAPH)
 
     @property
-    def inferred(self):  # noqa: ANN201 - rdflib.Graph
+    def inferred(self):  # rdflib.Graph
         return self._rdflib(INFERRED_GRAPH)
 
-    def _rdflib(self, name: str):  # noqa: ANN202
+    def _rdflib(self, name: str):
         if name not in self._derived:
             self._derived[name] = self.graph_of(self.lines[name])
         return self._derived[name]
 
-    def graph(self, *, infer: bool = True, consensus: bool = True):  # noqa: ANN201 - rdflib.Graph
+    def graph(self, *, infer: bool = True, consensus: bool = True):  # rdflib.Graph
         """One new rdflib graph: asserted, plus consensus and inferred unless left out."""
         return self.graph_of(self.merged(infer=infer, consensus=consensus))
 
-    def union(self, *, infer: bool = True):  # noqa: ANN201 - rdflib.Graph
+    def union(self, *, infer: bool = True):  # rdflib.Graph
         """Like `graph`, but made once and shared: for reading (queries, validation), not for changing."""
         key = f"union-{infer}"
         if key not in self._derived:
@@ -75,13 +75,13 @@ class BuiltDataset:
         return [(name, self._rdflib(name)) for name in self.names(infer=infer)]
 
     @staticmethod
-    def graph_of(lines: list[str]):  # noqa: ANN205 - rdflib.Graph
+    def graph_of(lines: list[str]):  # rdflib.Graph
         from jisr_kg.pipeline.load import rdflib_graph
 
         return rdflib_graph(lines, new_graph())
 
 
-def new_graph():  # noqa: ANN201 - rdflib.Graph
+def new_graph():  # rdflib.Graph
     import rdflib
 
     g = rdflib.Graph()

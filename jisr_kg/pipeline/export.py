@@ -139,7 +139,7 @@ def stream_graphs(graphs: list[tuple[str | None, Iterable[str]]], fmt: str, out:
         raise ValueError(f"{fmt!r} is not a dataset format")
 
 
-def _parse_stream(lines: Iterable[str]):  # noqa: ANN202 - pyoxigraph triples, in the order of the lines
+def _parse_stream(lines: Iterable[str]):  # pyoxigraph triples, in the order of the lines
     import pyoxigraph as ox
 
     for chunk in _chunks(lines):
@@ -157,7 +157,7 @@ def _oxigraph_stream(graphs: list[tuple[str | None, Callable[[], Iterable[str]]]
             found |= {p for p, marker in wanted.items() if p not in found and marker in chunk}
     prefixes = {p: ns for p, ns in PREFIXES.items() if p in found}
 
-    def items():  # noqa: ANN202
+    def items():
         for name, lines in graphs:
             g = None if name is None else ox.NamedNode(name)
             for t in _parse_stream(lines()):
@@ -167,7 +167,7 @@ def _oxigraph_stream(graphs: list[tuple[str | None, Callable[[], Iterable[str]]]
     ox.serialize(items(), output=out, format=getattr(ox.RdfFormat, formats.rdf(fmt).oxigraph), prefixes=prefixes)
 
 
-def _parse(lines: list[str]):  # noqa: ANN202 - pyoxigraph triples, in the order of the lines
+def _parse(lines: list[str]):  # pyoxigraph triples, in the order of the lines
     import pyoxigraph as ox
 
     return ox.parse("\n".join(lines).encode("utf-8"), format=ox.RdfFormat.N_TRIPLES)
@@ -210,7 +210,7 @@ def _oxigraph(graphs: list[tuple[str | None, list[str]]], fmt: str) -> bytes:
     return ox.serialize(items, format=getattr(ox.RdfFormat, formats.rdf(fmt).oxigraph), prefixes=prefixes)
 
 
-def _jsonld(triples) -> bytes:  # noqa: ANN001 - pyoxigraph triples, sorted
+def _jsonld(triples) -> bytes:  # pyoxigraph triples, sorted
     """Compact JSON-LD: our prefixes as the context, one node object per subject, in sorted order."""
     import pyoxigraph as ox
 
@@ -223,7 +223,7 @@ def _jsonld(triples) -> bytes:  # noqa: ANN001 - pyoxigraph triples, sorted
             found = curie[iri] = _curie(iri)
         return found
 
-    def value(t) -> dict[str, str]:  # noqa: ANN001
+    def value(t) -> dict[str, str]:
         found = values.get(t)
         if found is None:
             if isinstance(t, ox.NamedNode):
@@ -253,7 +253,7 @@ def _jsonld(triples) -> bytes:  # noqa: ANN001 - pyoxigraph triples, sorted
     return (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
-def _jsonld_stream(triples, out: BinaryIO) -> None:  # noqa: ANN001 - pyoxigraph triples, sorted
+def _jsonld_stream(triples, out: BinaryIO) -> None:  # pyoxigraph triples, sorted
     """`_jsonld`, one node object at a time: the lines are sorted, so each subject's triples are
     together, and the bytes are those of json.dumps(doc, indent=2) of the whole document."""
     import pyoxigraph as ox
@@ -270,7 +270,7 @@ def _jsonld_stream(triples, out: BinaryIO) -> None:  # noqa: ANN001 - pyoxigraph
             found = curie[iri] = _curie(iri)
         return found
 
-    def value(t) -> dict[str, str]:  # noqa: ANN001
+    def value(t) -> dict[str, str]:
         if isinstance(t, ox.NamedNode):
             return {"@id": short(t.value)}
         if isinstance(t, ox.BlankNode):

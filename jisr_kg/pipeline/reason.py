@@ -151,7 +151,7 @@ class _Bridge:
     def __init__(self) -> None:
         self.back: dict[object, str] = {}
 
-    def graph(self, triples: Iterable[Triple]):  # noqa: ANN202 - rdflib.Graph
+    def graph(self, triples: Iterable[Triple]):  # rdflib.Graph
         from jisr_kg.pipeline.load import TermConverter, rdflib_graph
 
         convert = TermConverter()
@@ -160,10 +160,10 @@ class _Bridge:
             self.back.setdefault(term, str(ox_term))
         return graph
 
-    def triples(self, graph) -> set[Triple]:  # noqa: ANN001
+    def triples(self, graph) -> set[Triple]:
         return {(self._nt(s), self._nt(p), self._nt(o)) for s, p, o in graph}
 
-    def _nt(self, term) -> str:  # noqa: ANN001
+    def _nt(self, term) -> str:
         found = self.back.get(term)
         if found is None:
             from jisr_kg.pipeline.load import nt_term
@@ -172,7 +172,7 @@ class _Bridge:
         return found
 
 
-def _checked(closure):  # noqa: ANN001, ANN202
+def _checked(closure):
     import rdflib
 
     errors = sorted(str(o) for o in closure.objects(None, rdflib.URIRef(ERR + "error")))
@@ -181,7 +181,7 @@ def _checked(closure):  # noqa: ANN001, ANN202
     return closure
 
 
-def relevant(graph):  # noqa: ANN001, ANN201 - rdflib.Graph in and out
+def relevant(graph):  # rdflib.Graph in and out
     """The premises worth reasoning over: the graph less the triples no rule can use.
 
     An OWL 2 RL or RDFS rule can only fire on a triple `s p o` through what the graph says about `p`
@@ -205,7 +205,7 @@ def relevant(graph):  # noqa: ANN001, ANN201 - rdflib.Graph in and out
     return premises
 
 
-def _owlrl(graph, profile: Profile):  # noqa: ANN001, ANN202
+def _owlrl(graph, profile: Profile):
     import owlrl
     import rdflib
 
@@ -236,7 +236,7 @@ def _without_reflexive_same_as(semantics: type) -> type:
     return Semantics
 
 
-def _reasonable(graph):  # noqa: ANN001, ANN202
+def _reasonable(graph):
     import rdflib
 
     try:

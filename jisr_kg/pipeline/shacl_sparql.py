@@ -509,7 +509,7 @@ def unsafe_literal(lexical: str, xsd_type: str) -> bool:
     return True  # a date or time in a form not known to be kept: be safe
 
 
-def unsafe_lines(graphs) -> str | None:  # noqa: ANN001 - iterable of lists of N-Triples lines
+def unsafe_lines(graphs) -> str | None:  # iterable of lists of N-Triples lines
     """Why these triples must be validated by pyshacl (a literal the store would rewrite), or None."""
     for lines in graphs:
         for i in range(0, len(lines), 20000):
@@ -522,7 +522,7 @@ def unsafe_lines(graphs) -> str | None:  # noqa: ANN001 - iterable of lists of N
     return None
 
 
-def unsafe_terms(terms) -> str | None:  # noqa: ANN001 - iterable of pyoxigraph terms
+def unsafe_terms(terms) -> str | None:  # iterable of pyoxigraph terms
     """Like `unsafe_lines`, for parsed terms."""
     import pyoxigraph as ox
 

@@ -63,7 +63,7 @@ def copy_suffix(k: int) -> str:
 
 
 def synthesize(scale: int, out_dir: Path, data: Path | None = None, *, share: tuple[str, ...] = (),
-               progress=None) -> SynthSummary:  # noqa: ANN001
+               progress=None) -> SynthSummary:
     """Write `scale` copies of the data folder (the project's `data/` by default) into `out_dir`.
 
     `share` names project IRIs (full, or prefixed as in `actor:wikipedia-authors`) that every copy keeps
@@ -152,7 +152,7 @@ def _ontology_ids() -> frozenset[str]:
     )
 
 
-def _parse(ox, path: Path, raw: bytes) -> list:  # noqa: ANN001
+def _parse(ox, path: Path, raw: bytes) -> list:
     fmt = getattr(ox.RdfFormat, _OX_FORMATS[path.suffix])
     try:
         quads = list(ox.parse(input=raw, format=fmt, base_iri=path.resolve().as_uri()))
@@ -162,7 +162,7 @@ def _parse(ox, path: Path, raw: bytes) -> list:  # noqa: ANN001
     # has none, see authoring.md) get labels in order of appearance, so that the output is stable.
     labels: dict = {}
 
-    def stable(t):  # noqa: ANN001, ANN202
+    def stable(t):
         if isinstance(t, ox.BlankNode):
             if t not in labels:
                 labels[t] = ox.BlankNode(f"b{len(labels) + 1}")
@@ -172,10 +172,10 @@ def _parse(ox, path: Path, raw: bytes) -> list:  # noqa: ANN001
     return list(dict.fromkeys(ox.Triple(stable(q.subject), q.predicate, stable(q.object)) for q in quads))
 
 
-def _rename(ox, triples: list, suffix: str, shared: frozenset[str], k: int) -> list:  # noqa: ANN001
+def _rename(ox, triples: list, suffix: str, shared: frozenset[str], k: int) -> list:
     cache: dict = {}
 
-    def term(t):  # noqa: ANN001, ANN202
+    def term(t):
         got = cache.get(t)
         if got is not None:
             return got
@@ -191,7 +191,7 @@ def _rename(ox, triples: list, suffix: str, shared: frozenset[str], k: int) -> l
     return [ox.Triple(term(t.subject), term(t.predicate), term(t.object)) for t in triples]
 
 
-def _turtle(ox, triples: list) -> bytes:  # noqa: ANN001
+def _turtle(ox, triples: list) -> bytes:
     ordered = sorted(triples, key=lambda t: (str(t.subject), str(t.predicate), str(t.object)))
     return ox.serialize(ordered, format=ox.RdfFormat.TURTLE, prefixes=PREFIXES)
 
@@ -199,7 +199,7 @@ def _turtle(ox, triples: list) -> bytes:  # noqa: ANN001
 # ---------------------------------------------------------------- the command
 
 
-def add_parser(sub, common: argparse.ArgumentParser) -> None:  # noqa: ANN001 - argparse's subparsers action
+def add_parser(sub, common: argparse.ArgumentParser) -> None:  # argparse's subparsers action
     s = sub.add_parser(
         "synth", parents=[common],
         help="write K renamed copies of the data (for scale tests and benchmarks)",
@@ -216,7 +216,7 @@ def add_parser(sub, common: argparse.ArgumentParser) -> None:  # noqa: ANN001 - 
     s.set_defaults(run=_cmd)
 
 
-def _cmd(args: argparse.Namespace, console) -> int:  # noqa: ANN001 - cli.Console
+def _cmd(args: argparse.Namespace, console) -> int:  # cli.Console
     data = Path(args.data) if getattr(args, "data", None) else None
     s = synthesize(args.scale, Path(args.output), data, share=tuple(args.share), progress=console.progress)
     print(f"wrote {s.out_dir}: {s.scale} cop{'y' if s.scale == 1 else 'ies'}, {len(s.files)} RDF files, "

@@ -251,7 +251,7 @@ def _validate_built(built: BuiltDataset, validator: str, shapes_path: Path,
 IN_MEMORY_MAX = 3_000_000
 
 
-def _store_of(built: BuiltDataset):  # noqa: ANN202 - (pyoxigraph.Store, whether to query the union)
+def _store_of(built: BuiltDataset):  # (pyoxigraph.Store, whether to query the union)
     """A store of `built` to validate: in memory, or the cached on-disk one for a large dataset."""
     import pyoxigraph as ox
 
@@ -304,7 +304,7 @@ def results_of(report_graph: rdflib.Graph) -> list[ValidationResult]:
     return out
 
 
-def _sh():  # noqa: ANN202 - rdflib.Namespace
+def _sh():  # rdflib.Namespace
     from rdflib import Namespace
 
     return Namespace(SH)
@@ -391,7 +391,7 @@ def _split_literal(text: str) -> tuple[str, str, str]:
     return text[1:], "", ""
 
 
-def _node(text: str, blank_id: str):  # noqa: ANN202 - rdflib term
+def _node(text: str, blank_id: str):  # rdflib term
     from rdflib import BNode, Literal, URIRef
     from rdflib.util import from_n3
 

@@ -94,7 +94,7 @@ def ntriples_key(triple: tuple[Term, Term, Term]) -> tuple[str, str, str]:
 # ---------------------------------------------------------------- conversions (lazy imports)
 
 
-def ox_term(t) -> Term:  # noqa: ANN001 - a pyoxigraph term
+def ox_term(t) -> Term:  # a pyoxigraph term
     import pyoxigraph as ox
 
     if isinstance(t, ox.NamedNode):
@@ -106,7 +106,7 @@ def ox_term(t) -> Term:  # noqa: ANN001 - a pyoxigraph term
     return Term("literal", t.value, t.datatype.value)
 
 
-def rdflib_term(t) -> Term:  # noqa: ANN001 - an rdflib term
+def rdflib_term(t) -> Term:  # an rdflib term
     from rdflib import BNode, Literal, URIRef
 
     if isinstance(t, URIRef):
@@ -119,7 +119,7 @@ def rdflib_term(t) -> Term:  # noqa: ANN001 - an rdflib term
     return Term("literal", str(t), str(t.datatype) if t.datatype else XSD_STRING)
 
 
-def to_oxigraph(t: Term):  # noqa: ANN201 - a pyoxigraph term
+def to_oxigraph(t: Term):  # a pyoxigraph term
     import pyoxigraph as ox
 
     if t.kind == "uri":

@@ -474,7 +474,7 @@ def query_oxigraph(store_path: Path, text: str, *, infer: bool = True, allow_ser
 _NAMES_IRI = "ASK {{ {{ <{iri}> ?p ?o }} UNION {{ ?s <{iri}> ?o }} UNION {{ ?s ?p <{iri}> }} }}"
 
 
-def from_oxigraph(answer) -> Result:  # noqa: ANN001
+def from_oxigraph(answer) -> Result:
     import pyoxigraph as ox
 
     if isinstance(answer, ox.QueryBoolean):
@@ -515,7 +515,7 @@ def query_rdflib(graph: Any, text: str, *, allow_service: bool = False,
         raise QueryError(f"SPARQL syntax error at line {e.lineno}, column {e.col}: {e.msg}") from None
     except MemoryError:
         raise
-    except Exception as e:  # noqa: BLE001 - rdflib raises many kinds on bad queries
+    except Exception as e:  # rdflib raises many kinds on bad queries
         raise QueryError(f"the query failed: {e}") from None
     absent = []
     for iri in iris:
@@ -525,7 +525,7 @@ def query_rdflib(graph: Any, text: str, *, allow_service: bool = False,
     return result, absent
 
 
-def from_rdflib(answer) -> Result:  # noqa: ANN001
+def from_rdflib(answer) -> Result:
     if answer.type == "ASK":
         return AskResult(bool(answer.askAnswer))
     if answer.type in ("CONSTRUCT", "DESCRIBE"):

@@ -257,7 +257,7 @@ def http_request(method: str, url: str, *, body: bytes | None = None, headers: d
 
 
 def _exchange(method: str, target: Target, body: bytes | None, headers: dict[str, str], deadline: float,
-              timeout: float, shown: str):  # noqa: ANN202 - (status, reason, headers, body)
+              timeout: float, shown: str):  # (status, reason, headers, body)
     """One request and its whole answer, on a new connection, cut off at `deadline`."""
     # Imported here, not at the top: `jisr-kg query` imports this module to run a local query too, and
     # a local query should not pay for an HTTP client it does not use.
@@ -364,7 +364,7 @@ def query_form(text: str) -> str:
 
 
 def remote_query(endpoint: str, query_text: str, *, infer: bool = True, timeout: float = DEFAULT_TIMEOUT,
-                 graphs: tuple[str, ...] | None = None):  # noqa: ANN201 - results.Result
+                 graphs: tuple[str, ...] | None = None):  # results.Result
     """Run SPARQL text on a remote store through the SPARQL 1.1 Protocol, as a local query would run.
 
     `endpoint` is the store's base URL or its query endpoint. The query sees the project's graphs
@@ -376,7 +376,7 @@ def remote_query(endpoint: str, query_text: str, *, infer: bool = True, timeout:
 
 
 def query_at(url: str, query_text: str, *, infer: bool = True, timeout: float = DEFAULT_TIMEOUT,
-             graphs: tuple[str, ...] | None = None):  # noqa: ANN201 - results.Result
+             graphs: tuple[str, ...] | None = None):  # results.Result
     """`remote_query` on a query endpoint's own URL (no guessing)."""
     import urllib.parse
 
@@ -401,7 +401,7 @@ def query_at(url: str, query_text: str, *, infer: bool = True, timeout: float = 
     return result
 
 
-def _parse_answer(form: str, ctype: str, body: bytes, url: str):  # noqa: ANN202 - results.Result
+def _parse_answer(form: str, ctype: str, body: bytes, url: str):  # results.Result
     import pyoxigraph as ox
 
     from jisr_kg.sparql.query import from_oxigraph, ox_term
@@ -433,7 +433,7 @@ XSD_BOOLEAN = "http://www.w3.org/2001/XMLSchema#boolean"
 _BOOLEAN_CANONICAL = {"1": "true", "0": "false"}
 
 
-def _canonical(term):  # noqa: ANN001, ANN202 - a Term or None
+def _canonical(term):  # a Term or None
     """The term with an xsd:boolean in its canonical form: "1" and "0" are the same values as "true" and
     "false" (XML Schema), and Virtuoso answers every boolean as "1" or "0" whatever was loaded."""
     if term is not None and term.datatype == XSD_BOOLEAN and term.value in _BOOLEAN_CANONICAL:

@@ -78,7 +78,7 @@ def graph_counts(query_endpoint: str, graphs: tuple[str, ...], *, timeout: float
 
 
 def payload(data: Path | list[Path] | None = None, *, reasoner: str = DEFAULT_REASONER,
-            progress=None) -> list[tuple[str, bytes, str, int]]:  # noqa: ANN001
+            progress=None) -> list[tuple[str, bytes, str, int]]:
     """What a push sends: (graph IRI, bytes, media type, triples) for the three graphs and the VoID."""
     import pyoxigraph as ox
 
@@ -96,7 +96,7 @@ def payload(data: Path | list[Path] | None = None, *, reasoner: str = DEFAULT_RE
 
 def push(endpoint: str | None = None, *, gsp: str | None = None, query_endpoint: str | None = None,
          data: Path | list[Path] | None = None, reasoner: str = DEFAULT_REASONER, check: bool = True,
-         timeout: float = DEFAULT_TIMEOUT, progress=None) -> PushSummary:  # noqa: ANN001
+         timeout: float = DEFAULT_TIMEOUT, progress=None) -> PushSummary:
     """Replace the project's four named graphs in a store with the built dataset and its VoID."""
     import time
 
@@ -126,7 +126,7 @@ def push(endpoint: str | None = None, *, gsp: str | None = None, query_endpoint:
 # ---------------------------------------------------------------- the command
 
 
-def add_parser(sub, common: argparse.ArgumentParser) -> None:  # noqa: ANN001 - argparse's subparsers action
+def add_parser(sub, common: argparse.ArgumentParser) -> None:  # argparse's subparsers action
     p = sub.add_parser(
         "push", parents=[common],
         help="load the built dataset into a SPARQL store (Graph Store protocol, one PUT per named graph)",
@@ -148,7 +148,7 @@ def add_parser(sub, common: argparse.ArgumentParser) -> None:  # noqa: ANN001 - 
     p.set_defaults(run=_cmd)
 
 
-def _cmd(args: argparse.Namespace, console) -> int:  # noqa: ANN001 - cli.Console
+def _cmd(args: argparse.Namespace, console) -> int:  # cli.Console
     data = Path(args.data) if getattr(args, "data", None) else None
     s = push(args.endpoint, gsp=args.gsp, query_endpoint=args.query_endpoint, data=data, reasoner=args.reasoner,
              check=args.check, timeout=args.timeout, progress=console.progress)

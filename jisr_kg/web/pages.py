@@ -212,7 +212,7 @@ def _reader(ctx: Any) -> rm.Reader:
         if reader is None:
             store = ctx.store
 
-            def select(text: str):  # noqa: ANN202 - a SelectResult
+            def select(text: str):  # a SelectResult
                 from jisr_kg.sparql.query import from_oxigraph
 
                 return from_oxigraph(store.query(text, use_default_graph_as_union=True))
@@ -247,7 +247,7 @@ def _warm(ctx: Any) -> None:
         reader = _reader(ctx)
         reader.labels, reader.sides, reader.source, reader.units  # noqa: B018 - cached on first use
         _index(ctx)
-    except Exception:  # noqa: BLE001 - a failure here shows again, with its message, on the first request
+    except Exception:  # a failure here shows again, with its message, on the first request
         pass
 
 
