@@ -12,12 +12,24 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
+_SESSION_CACHE: str | None = None
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    # One cache for the session, so that the first build warms every later command, and none from outside.
+    # One cache for the session, so that the first build warms every later command, and none from outside;
+    # removed at the end of the session (a suite must not leave 100 MB in the temporary folder).
+    global _SESSION_CACHE
     if "JISR_KG_CACHE" not in os.environ or not os.environ.get("JISR_KG_TEST_KEEP_CACHE"):
         import tempfile
 
-        os.environ["JISR_KG_CACHE"] = tempfile.mkdtemp(prefix="jisr-kg-test-cache-")
+        _SESSION_CACHE = os.environ["JISR_KG_CACHE"] = tempfile.mkdtemp(prefix="jisr-kg-test-cache-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _SESSION_CACHE is not None:
+        import shutil
+
+        shutil.rmtree(_SESSION_CACHE, ignore_errors=True)
 
 
 def _checkout_files() -> set[str] | None:
