@@ -81,3 +81,17 @@ def built():
     from jisr_kg import build_dataset
 
     return build_dataset()
+
+
+def assert_no_infer_is_honoured_remotely(endpoint: str) -> None:
+    """`query --no-infer --endpoint` sees the asserted and consensus graphs only, as `query --no-infer`
+    does locally (the same count both ways, and fewer than with the inferred graph): for every store."""
+    count = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+    answers = {}
+    for flags in ((), ("--no-infer",)):
+        local = jisr("query", "-", "--format", "csv", *flags, stdin=count)
+        remote = jisr("query", "-", "--format", "csv", *flags, "--endpoint", endpoint, stdin=count)
+        assert local.returncode == 0 and remote.returncode == 0, remote.stderr.decode()
+        assert remote.stdout == local.stdout, flags
+        answers[flags] = int(remote.stdout.decode().split()[-1])
+    assert answers[("--no-infer",)] < answers[()]  # the inferred graph is left out, not ignored

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, jisr
+from conftest import ROOT, assert_no_infer_is_honoured_remotely, jisr
 
 pytestmark = pytest.mark.slow  # a real Oxigraph server: run by .ci/run
 
@@ -251,15 +251,7 @@ def test_not_a_url_is_a_clear_error() -> None:
 
 def test_no_infer_is_honoured_remotely(pushed) -> None:
     """`query --no-infer --endpoint` sees the asserted and consensus graphs only, as `query --no-infer` does."""
-    count = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
-    answers = {}
-    for flags in ((), ("--no-infer",)):
-        local = jisr("query", "-", "--format", "csv", *flags, stdin=count)
-        remote = jisr("query", "-", "--format", "csv", *flags, "--endpoint", pushed, stdin=count)
-        assert local.returncode == 0 and remote.returncode == 0, remote.stderr.decode()
-        assert remote.stdout == local.stdout, flags
-        answers[flags] = int(remote.stdout.decode().split()[-1])
-    assert answers[("--no-infer",)] < answers[()]  # the inferred graph is left out, not ignored
+    assert_no_infer_is_honoured_remotely(pushed)
 
 
 def test_the_client_talks_http_with_the_standard_library_only() -> None:

@@ -20,7 +20,7 @@ import pytest
 import virtuoso_instance
 from test_push import assert_same_results
 
-from conftest import jisr
+from conftest import assert_no_infer_is_honoured_remotely, jisr
 from jisr_kg.errors import StoreError
 
 pytestmark = pytest.mark.slow  # a real Virtuoso: about 10 s to start, a push, 40 queries (run by .ci/run)
@@ -125,15 +125,7 @@ def test_query_command_prints_what_the_local_command_prints(pushed: str) -> None
 
 
 def test_no_infer_sees_the_same_triples_as_locally(pushed: str) -> None:
-    count = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
-    answers = {}
-    for flags in ((), ("--no-infer",)):
-        local = jisr("query", "-", "--format", "csv", *flags, stdin=count)
-        remote = jisr("query", "-", "--format", "csv", *flags, "--endpoint", pushed, stdin=count)
-        assert local.returncode == 0 and remote.returncode == 0, remote.stderr.decode()
-        assert remote.stdout == local.stdout, flags
-        answers[flags] = int(remote.stdout.decode().split()[-1])
-    assert answers[("--no-infer",)] < answers[()]
+    assert_no_infer_is_honoured_remotely(pushed)
 
 
 def test_an_answer_virtuoso_cuts_is_an_error(pushed: str) -> None:
