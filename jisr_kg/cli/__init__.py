@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from jisr_kg import __version__
+from jisr_kg.cli.common import data_folder
 from jisr_kg.errors import EXIT_FAILED, EXIT_OK, JisrError, UsageError
 from jisr_kg.paths import DEFAULT_REASONER, REASONERS
 from jisr_kg.rdf.formats import GRAPH_NAMES as GRAPH_RESULT_FORMATS
@@ -80,10 +81,6 @@ def _quiet_stdout() -> None:
     os.dup2(devnull, sys.stdout.fileno())
 
 
-def _data(args: argparse.Namespace) -> Path | None:
-    return Path(args.data) if getattr(args, "data", None) else None
-
-
 def _output(args: argparse.Namespace) -> Path | None:
     """The file `-o` names, checked before any work is done (never one of the inputs), or None for stdout."""
     if getattr(args, "output", None) in (None, "-"):
@@ -91,7 +88,7 @@ def _output(args: argparse.Namespace) -> Path | None:
     from jisr_kg.fsutil import check_output_file
     from jisr_kg.pipeline.build import input_paths
 
-    return check_output_file(Path(args.output), protected=input_paths(_data(args)))
+    return check_output_file(Path(args.output), protected=input_paths(data_folder(args)))
 
 
 def _write(data: bytes | str, target: Path | None) -> None:
@@ -112,7 +109,7 @@ def cmd_build(args: argparse.Namespace, console: Console) -> int:
     from jisr_kg.pipeline.build import build_release
 
     t = time.perf_counter()
-    s = build_release(Path(args.output), _data(args), reasoner=args.reasoner,
+    s = build_release(Path(args.output), data_folder(args), reasoner=args.reasoner,
                       progress=console.progress, validator=args.validator)
     total = time.perf_counter() - t
     print(f"built {s.out_dir} in {total:.2f} s")
@@ -126,7 +123,7 @@ def cmd_build(args: argparse.Namespace, console: Console) -> int:
 def cmd_validate(args: argparse.Namespace, console: Console) -> int:
     from jisr_kg.api import validate_data
 
-    paths = [Path(p) for p in args.paths] if args.paths else _data(args)
+    paths = [Path(p) for p in args.paths] if args.paths else data_folder(args)
     report = validate_data(paths, reasoner=args.reasoner, progress=console.progress, validator=args.validator)
     _write(report.format(args.format), None)
     return EXIT_FAILED if report.has_violations else EXIT_OK
@@ -166,7 +163,7 @@ def cmd_query(args: argparse.Namespace, console: Console) -> int:
     if args.endpoint:
         from jisr_kg.errors import UsageError
 
-        given = {"--engine": args.engine is not None, "--data": _data(args) is not None,
+        given = {"--engine": args.engine is not None, "--data": data_folder(args) is not None,
                  "--reasoner": args.reasoner != DEFAULT_REASONER,  # --reasoner: its default cannot be told apart
                  "--allow-service": bool(getattr(args, "allow_service", False)),  # the local query's limits
                  "--max-memory": getattr(args, "max_memory", None) is not None}
@@ -203,7 +200,7 @@ def cmd_query(args: argparse.Namespace, console: Console) -> int:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ParameterWarning)
             result = run_query(q, params, engine=args.engine or "oxigraph", infer=not args.no_infer,
-                               data=_data(args), reasoner=args.reasoner, progress=console.progress,
+                               data=data_folder(args), reasoner=args.reasoner, progress=console.progress,
                                timeout=timeout, allow_service=args.allow_service, max_memory_mb=args.max_memory)
         for w in caught:
             print(f"jisr-kg: warning: {w.message}", file=sys.stderr)
@@ -280,7 +277,7 @@ def cmd_export(args: argparse.Namespace, console: Console) -> int:
         if own is not None and args.format and args.format != own.name:
             raise UsageError(f"--format {args.format} contradicts -o {target.name} ({target.suffix} is {own.name})")
         fmt = own.name if own is not None else fmt
-    data = export_data(fmt, infer=args.inferred, consensus=args.consensus, data=_data(args),
+    data = export_data(fmt, infer=args.inferred, consensus=args.consensus, data=data_folder(args),
                   reasoner=args.reasoner, progress=console.progress)
     _write(data, target)
     return EXIT_OK
@@ -289,7 +286,7 @@ def cmd_export(args: argparse.Namespace, console: Console) -> int:
 def cmd_stats(args: argparse.Namespace, console: Console) -> int:
     from jisr_kg.api import stats
 
-    s = stats(_data(args), progress=console.progress)
+    s = stats(data_folder(args), progress=console.progress)
     sections = [
         ("triples", [*s.triples.items(), ("total", sum(s.triples.values()))]),
         ("entities per class", s.classes),
@@ -308,7 +305,7 @@ def cmd_stats(args: argparse.Namespace, console: Console) -> int:
 def cmd_coverage(args: argparse.Namespace, console: Console) -> int:
     from jisr_kg.pipeline.coverage import coverage_report
 
-    report = coverage_report(_data(args))
+    report = coverage_report(data_folder(args))
     _write(report.format(), None)
     return EXIT_OK if report.complete else EXIT_FAILED
 
@@ -454,26 +451,16 @@ def make_parser() -> argparse.ArgumentParser:
                    help="the HTML file (default: docs-html/ontology.html, outside dist/, which build replaces)")
     d.set_defaults(run=cmd_docs)
 
-    _add_scale_commands(sub, common)
-    # `jisr-kg serve` (issue 12) registers itself from its own module.
-    __import__("jisr_kg.cli.serve", fromlist=["add_parser"]).add_parser(sub, common)
-    # -- find (issue 14) and site (issue 13) register from their own modules
-    from jisr_kg.cli.find import add_parser as add_find
-    from jisr_kg.cli.site import add_parser as add_site
+    # The larger commands live in modules of their own and register here (a failing import is a bug
+    # to see, not a reason to drop a command).
+    from jisr_kg.cli import find, scale, serve, site
 
-    add_find(sub, common)
-    add_site(sub, common)
+    scale.add_synth_parser(sub, common)
+    scale.add_push_parser(sub, common)
+    serve.add_parser(sub, common)
+    find.add_parser(sub, common)
+    site.add_parser(sub, common)
     return p
-
-
-def _add_scale_commands(sub, common: argparse.ArgumentParser) -> None:
-    """`synth` and `push` live in their own modules; they register here. A failing import is a bug to
-    see, not a reason to drop the commands."""
-    from jisr_kg.pipeline.synth import add_parser as add_synth
-    from jisr_kg.store.push import add_parser as add_push
-
-    add_synth(sub, common)
-    add_push(sub, common)
 
 
 def run() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
+from jisr_kg.cli.common import data_folder
 from jisr_kg.errors import EXIT_FAILED, EXIT_OK, UsageError
 
 
@@ -33,7 +33,7 @@ def _cmd(args: argparse.Namespace, console) -> int:  # cli.Console
         raise UsageError("find: give some text to look for")
     if args.limit < 0:
         raise UsageError(f"--limit {args.limit}: give 0 (all) or a positive number")
-    data = Path(args.data) if getattr(args, "data", None) else None
+    data = data_folder(args)
     matches = find(text, limit=args.limit or None, data=data)
     if args.format == "json":
         sys.stdout.write(json.dumps([m.as_dict() for m in matches], indent=2, ensure_ascii=False) + "\n")

@@ -4,9 +4,9 @@ over the cached store (built first if needed). The work is in jisr_kg.web.serve.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
+from jisr_kg.cli.common import data_folder
 from jisr_kg.errors import EXIT_OK, UsageError
 from jisr_kg.paths import DEFAULT_REASONER, REASONERS
 
@@ -49,7 +49,7 @@ def cmd_serve(args: argparse.Namespace, console: Any) -> int:
     timeout = _number(args.timeout, "--timeout", float, 0.1, 86400)
     workers = _number(args.workers, "--workers", int, 1, 64)
     max_rows = _number(args.max_rows, "--max-rows", int, 1)
-    serve(args.host, port, timeout=timeout, data=Path(args.data) if args.data else None, reasoner=args.reasoner,
+    serve(args.host, port, timeout=timeout, data=data_folder(args), reasoner=args.reasoner,
           workers=workers, max_rows=max_rows, progress=console.progress,
           announce=lambda message: print(message, flush=True))
     if not console.quiet:

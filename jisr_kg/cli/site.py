@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from jisr_kg.cli.common import data_folder
 from jisr_kg.errors import EXIT_OK
 
 
@@ -24,7 +25,7 @@ def add_parser(sub, common: argparse.ArgumentParser) -> None:  # argparse's subp
 def _cmd(args: argparse.Namespace, console) -> int:  # cli.Console
     from jisr_kg.web.site import write_site
 
-    data = Path(args.data) if getattr(args, "data", None) else None
+    data = data_folder(args)
     s = write_site(Path(args.output), data, progress=console.progress)
     print(f"wrote {s.out_dir} in {s.seconds:.1f} s: {s.pages} pages, {s.files} files, {s.bytes / 1e6:.1f} MB "
           f"({len(s.entities)} IRIs of the data, each with its page and RDF)")

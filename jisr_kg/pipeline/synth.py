@@ -27,7 +27,6 @@ beside DIR and renamed into place; an existing DIR is replaced only if an earlie
 
 from __future__ import annotations
 
-import argparse
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -194,31 +193,3 @@ def _rename(ox, triples: list, suffix: str, shared: frozenset[str], k: int) -> l
 def _turtle(ox, triples: list) -> bytes:
     ordered = sorted(triples, key=lambda t: (str(t.subject), str(t.predicate), str(t.object)))
     return ox.serialize(ordered, format=ox.RdfFormat.TURTLE, prefixes=PREFIXES)
-
-
-# ---------------------------------------------------------------- the command
-
-
-def add_parser(sub, common: argparse.ArgumentParser) -> None:  # argparse's subparsers action
-    s = sub.add_parser(
-        "synth", parents=[common],
-        help="write K renamed copies of the data (for scale tests and benchmarks)",
-        description="Write K copies of the data folder (the project's data/, or --data DIR) into a new folder "
-        "that --data reads. Copy 1 keeps the original IRIs; copy k appends -ck to every IRI under "
-        f"{ID}. The ontology and external IRIs are shared.",
-    )
-    s.add_argument("--scale", type=int, required=True, metavar="K", help="how many copies (1 or more)")
-    s.add_argument("-o", "--output", required=True, metavar="DIR",
-                   help="the folder to write (new, empty, or written by an earlier synth)")
-    s.add_argument("--share", action="append", default=[], metavar="IRI",
-                   help="a project IRI every copy keeps as it is, e.g. actor:wikipedia-authors so that the "
-                   "consensus view grows with K (repeatable)")
-    s.set_defaults(run=_cmd)
-
-
-def _cmd(args: argparse.Namespace, console) -> int:  # cli.Console
-    data = Path(args.data) if getattr(args, "data", None) else None
-    s = synthesize(args.scale, Path(args.output), data, share=tuple(args.share), progress=console.progress)
-    print(f"wrote {s.out_dir}: {s.scale} cop{'y' if s.scale == 1 else 'ies'}, {len(s.files)} RDF files, "
-          f"{s.triples} triples")
-    return 0

@@ -22,12 +22,11 @@ stores it is tested on, and how they differ, are in docs/stores.md.
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from jisr_kg.errors import StoreError
-from jisr_kg.paths import DEFAULT_REASONER, REASONERS
+from jisr_kg.paths import DEFAULT_REASONER
 from jisr_kg.rdf.namespaces import GRAPH
 from jisr_kg.sparql.remote import (
     DEFAULT_TIMEOUT,
@@ -121,39 +120,3 @@ def push(endpoint: str | None = None, *, gsp: str | None = None, query_endpoint:
             raise StoreError(f"{public_url(ends.query)}: the store does not hold what was pushed ({detail})")
     summary.seconds = time.perf_counter() - t
     return summary
-
-
-# ---------------------------------------------------------------- the command
-
-
-def add_parser(sub, common: argparse.ArgumentParser) -> None:  # argparse's subparsers action
-    p = sub.add_parser(
-        "push", parents=[common],
-        help="load the built dataset into a SPARQL store (Graph Store protocol, one PUT per named graph)",
-        description="Replace the graphs <https://w3id.org/jisr-kg/graph/{asserted,consensus,inferred,void}> "
-        "in a SPARQL store with the built dataset, and nothing else in the store. --endpoint takes the "
-        "store's base URL: Oxigraph http://host:7878 (/store, /query), Fuseki http://host:3030/DATASET "
-        "(/data, /query), Virtuoso http://host:8890/sparql (/sparql-graph-crud, /sparql).",
-    )
-    p.add_argument("--endpoint", metavar="URL", help="the store's base URL, or its query or Graph Store endpoint")
-    p.add_argument("--gsp", metavar="URL", help="the Graph Store HTTP Protocol endpoint, if the guess does not fit")
-    p.add_argument("--query-endpoint", metavar="URL", help="the SPARQL query endpoint, if the guess does not fit")
-    p.add_argument("--reasoner", choices=REASONERS, default=DEFAULT_REASONER,
-                   help=f"the reasoner of the build to push (default: {DEFAULT_REASONER})")
-    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
-                   help="give up on a request that is not wholly answered after this long: connecting, sending "
-                   f"and the complete answer (default: {DEFAULT_TIMEOUT:g})")
-    p.add_argument("--no-check", dest="check", action="store_false",
-                   help="do not count the triples in the store afterwards (for a store without a query endpoint)")
-    p.set_defaults(run=_cmd)
-
-
-def _cmd(args: argparse.Namespace, console) -> int:  # cli.Console
-    data = Path(args.data) if getattr(args, "data", None) else None
-    s = push(args.endpoint, gsp=args.gsp, query_endpoint=args.query_endpoint, data=data, reasoner=args.reasoner,
-             check=args.check, timeout=args.timeout, progress=console.progress)
-    total = sum(s.triples.values())
-    print(f"pushed {total} triples in {len(s.triples)} graphs to {s.gsp} in {s.seconds:.2f} s")
-    for name, n in s.triples.items():
-        print(f"  {name}  {n}")
-    return 0
