@@ -10,6 +10,20 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+#: The source article's text, which every evidence span points into.
+TEXT = (ROOT / "data/source/june-2011-jisr-ash-shughur-clashes.txt").read_text(encoding="utf-8")
+
+
+def _namespaces() -> tuple:
+    """rdflib namespaces from the package's one table of prefixes, for tests that walk rdflib graphs."""
+    import rdflib
+
+    from jisr_kg.rdf.namespaces import PREFIXES
+
+    return tuple(rdflib.Namespace(PREFIXES[p]) for p in ("jkg", "schema", "skos", "prov", "oa"))
+
+
+JKG, SCHEMA, SKOS, PROV, OA = _namespaces()
 
 
 _SESSION_CACHE: str | None = None

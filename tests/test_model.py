@@ -7,14 +7,7 @@ import re
 import rdflib
 from rdflib import RDF, URIRef
 
-from conftest import ROOT
-
-JKG = rdflib.Namespace("https://w3id.org/jisr-kg/ontology#")
-SCHEMA = rdflib.Namespace("https://schema.org/")
-SKOS = rdflib.Namespace("http://www.w3.org/2004/02/skos/core#")
-PROV = rdflib.Namespace("http://www.w3.org/ns/prov#")
-OA = rdflib.Namespace("http://www.w3.org/ns/oa#")
-TEXT = (ROOT / "data/source/june-2011-jisr-ash-shughur-clashes.txt").read_text(encoding="utf-8")
+from conftest import JKG, OA, PROV, SCHEMA, SKOS, TEXT
 
 
 def test_one_schema_org_namespace(built) -> None:

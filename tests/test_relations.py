@@ -14,14 +14,8 @@ import pytest
 import rdflib
 from rdflib import OWL, RDF, RDFS, URIRef
 
-from conftest import ROOT
+from conftest import JKG, OA, PROV, ROOT, SKOS, TEXT
 
-JKG = rdflib.Namespace("https://w3id.org/jisr-kg/ontology#")
-SCHEMA = rdflib.Namespace("https://schema.org/")
-SKOS = rdflib.Namespace("http://www.w3.org/2004/02/skos/core#")
-PROV = rdflib.Namespace("http://www.w3.org/ns/prov#")
-OA = rdflib.Namespace("http://www.w3.org/ns/oa#")
-TEXT = (ROOT / "data/source/june-2011-jisr-ash-shughur-clashes.txt").read_text(encoding="utf-8")
 ONTOLOGY = ROOT / "ontology" / "ontology.ttl"
 
 # The terms minted for decision 14 (the section "every fact a relation" of the ontology).
