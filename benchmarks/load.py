@@ -11,7 +11,14 @@ and sends each the same requests:
 - an entity's Turtle: `/id/actor/joshua-landis.ttl` on jisr-kg; on Oxigraph, the same bounded
   description's CONSTRUCT on /query with Accept: text/turtle;
 - a stored query through `/api/queries/NAME` (its default parameters) on jisr-kg;
-- the same query's text through `/sparql` on jisr-kg and through /query on Oxigraph (SPARQL JSON).
+- the same query's text through `/sparql` on jisr-kg and through /query on Oxigraph (SPARQL JSON);
+- the entity's HTML page: `/id/actor/joshua-landis` with Accept: text/html (the page a browser gets;
+  after the first request the server answers it from its cache of rendered pages);
+- many different entity pages, each request a different IRI: every actor, unit, place, event and
+  claim of the data (the synthesized copies too), in a fixed shuffled order, so that most requests
+  render their page for the first time (at 1x, where there are fewer pages than requests, the order
+  repeats; the cycle is longer than the server's page cache, so those are rendered again too).
+  The HTML cases have no Oxigraph anchor: the engine serves no pages.
 
 Each case is a fixed number of requests (--requests) from a fixed number of clients (--concurrency),
 each client on one keep-alive connection; the run stops by itself. It reports throughput, p50 and p99
@@ -27,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import os
 import platform
 import re
@@ -37,6 +45,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlencode
@@ -46,6 +55,9 @@ ENTITY = "https://w3id.org/jisr-kg/id/actor/joshua-landis"
 #: Stored queries with small answers whose cost grows with the data (claims-by-claimant: the engine
 #: finds one claimant's claims among all) and with a large answer (timeline: every dated event).
 QUERIES = ("claims-by-claimant", "timeline")
+#: The kinds of entity whose pages the rotating HTML case asks for.
+PAGE_KINDS = ("actor", "unit", "place", "event", "claim")
+HTML = {"Accept": "text/html"}
 
 
 # ---------------------------------------------------------------- a small keep-alive HTTP/1.1 client
@@ -103,10 +115,14 @@ class Outcome:
         return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
 
 
-async def _load(port: int, path: str, headers: dict[str, str], requests: int, concurrency: int,
+Paths = str | Iterator[str]
+
+
+async def _load(port: int, paths: Paths, headers: dict[str, str], requests: int, concurrency: int,
                 timeout: float) -> Outcome:
-    head = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-    raw = (head + "\r\n").encode()
+    """`paths`: one path for every request, or an iterator that gives each request its own."""
+    tail = f" HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
+    each = itertools.repeat(paths) if isinstance(paths, str) else paths
     left = [requests]
     latencies: list[float] = []
     errors = [0]
@@ -115,6 +131,7 @@ async def _load(port: int, path: str, headers: dict[str, str], requests: int, co
         reader = writer = None
         while left[0] > 0:
             left[0] -= 1
+            raw = f"GET {next(each)}{tail}".encode()
             t = time.perf_counter()
             try:
                 if writer is None:
@@ -158,12 +175,13 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
-def load(port: int, path: str, headers: dict[str, str], requests: int, concurrency: int,
+def load(port: int, paths: Paths, headers: dict[str, str], requests: int, concurrency: int,
          timeout: float = 60.0, pid: int | None = None) -> Outcome:
-    # a short warm-up (caches, the first connection), not counted
-    asyncio.run(_load(port, path, headers, min(50, requests), min(4, concurrency), timeout))
+    # a short warm-up (caches, the first connection), not counted; an iterator of paths goes on where
+    # the warm-up stopped, so the warm-up does not render the pages that are measured
+    asyncio.run(_load(port, paths, headers, min(50, requests), min(4, concurrency), timeout))
     before = cpu_seconds(pid) if pid else float("nan")
-    outcome = asyncio.run(_load(port, path, headers, requests, concurrency, timeout))
+    outcome = asyncio.run(_load(port, paths, headers, requests, concurrency, timeout))
     if pid:
         outcome.cpu = cpu_seconds(pid) - before
     return outcome
@@ -243,6 +261,23 @@ def stop(proc: subprocess.Popen) -> None:
 # ---------------------------------------------------------------- one scale
 
 
+def entity_pages(store: Path) -> list[str]:
+    """The site paths of every actor, unit, place, event and claim in the store's asserted graph, in a
+    fixed shuffled order (kinds and copies mixed, the same order on every run)."""
+    import random
+
+    import pyoxigraph as ox
+
+    from jisr_kg.rdf.namespaces import ASSERTED_GRAPH, ID
+
+    found = ox.Store.read_only(str(store)).query(
+        f"SELECT DISTINCT ?s WHERE {{ GRAPH <{ASSERTED_GRAPH}> {{ ?s a ?type }} }}")
+    paths = sorted({"/id/" + s.value[len(ID):] for (s,) in found
+                    if s.value.startswith(ID) and s.value[len(ID):].split("/", 1)[0] in PAGE_KINDS})
+    random.Random(13).shuffle(paths)
+    return paths
+
+
 def bench_scale(scale: int, args: argparse.Namespace, work: Path) -> list[dict]:
     from jisr_kg.pipeline.build import ensure_store
     from jisr_kg.sparql.query import resolve, with_prefixes
@@ -255,13 +290,14 @@ def bench_scale(scale: int, args: argparse.Namespace, work: Path) -> list[dict]:
                         "actor:wikipedia-authors", "-o", str(data)], cwd=ROOT, check=True, timeout=3600)
     print(f"scale {scale}x: building (if needed) ...", file=sys.stderr, flush=True)
     store = ensure_store(data)
+    pages = entity_pages(store)
     jisr, jport = start_jisr(data, args.workers)
     oxi, oport = start_oxigraph(store)
     rows = []
     n, c = args.requests, args.concurrency
     nq = args.query_requests if scale == 1 else args.big_query_requests
     try:
-        def run(label: str, ours: tuple[str, dict], anchor: tuple[str, dict] | None, n: int = n) -> None:
+        def run(label: str, ours: tuple[Paths, dict], anchor: tuple[str, dict] | None, n: int = n) -> None:
             if args.only and not any(word in label for word in args.only.split(",")):
                 return
             print(f"  {label} ...", file=sys.stderr, flush=True)
@@ -278,6 +314,9 @@ def bench_scale(scale: int, args: argparse.Namespace, work: Path) -> list[dict]:
             anchor = ("/query?" + urlencode({"query": with_prefixes(text)}), json_accept)
             run(f"`{name}` via `/api/queries`", (f"/api/queries/{quote(name)}", json_accept), anchor, nq)
             run(f"`{name}` via `/sparql`", ("/sparql?" + urlencode({"query": text}), json_accept), anchor, nq)
+        run("entity page (`/id/actor/joshua-landis`, Accept: text/html)", ("/id/actor/joshua-landis", HTML), None)
+        run(f"entity pages, a different one each request (of {len(pages):,} actors, units, places, events, claims)",
+            (itertools.cycle(pages), HTML), None)
     finally:
         stop(jisr)
         stop(oxi)
@@ -301,7 +340,8 @@ def table(rows: list[dict], args: argparse.Namespace) -> str:
         f"Machine: {platform.machine()}, {os.cpu_count()} cores shared by clients and servers, Python "
         f"{platform.python_version()}; measured {time.strftime('%Y-%m-%d %H:%M')}, load average before the run "
         f"{args.loadavg:.1f} (other work on the machine slows both servers alike). CPU ms/req: the "
-        "server's CPU time (all its processes) per request, which does not depend on that other work.",
+        "server's CPU time (all its processes) per request, which does not depend on that other work. The "
+        "HTML pages have no anchor (-): Oxigraph serves no pages.",
         "",
         "| scale | request | requests | jisr-kg req/s | p50 ms | p99 ms | errors | CPU ms/req | oxigraph req/s "
         "| p50 ms | p99 ms | errors | CPU ms/req |",
