@@ -138,6 +138,21 @@ def test_links_between_claims_show_both_ways(client) -> None:
     assert any("refutes" in " ".join(Page(client.get(h, headers=HTML).text).text) for h in refuting)
 
 
+def test_each_link_between_claims_is_listed_once(client) -> None:
+    # the event's page and its dispute show claims at both ends of the same links; a link is one line
+    # on each claim, and a symmetric link asserted both ways (contradicts) one row of the dispute's table
+    for path in ("/id/event/mutiny", "/disputes/event-mutiny", "/disputes/event-counter-insurgency-operation"):
+        html = client.get(path, headers=HTML).text
+        for ul in re.findall(r'<ul class="links">(.*?)</ul>', html, re.S):
+            items = re.findall(r"<li>.*?</li>", ul)
+            assert len(items) == len(set(items)), (path, items)
+        rows = re.findall(r'<tr><td>[^\n]*?<a href="(/id/claim/[^"]+)">[^\n]*</td>\n<td><span class="rel rel-(\w+)">'
+                          r'[^\n]*</td>\n<td>[^\n]*?<a href="(/id/claim/[^"]+)">', html)
+        pairs = [(rel, *sorted((a, b))) if rel == "contradicts" else (rel, a, b) for a, rel, b in rows]
+        assert len(pairs) == len(set(pairs)), (path, pairs)
+    assert rows, "the dispute has a table of links"
+
+
 def test_actor_page_lists_the_claims_it_makes(client) -> None:
     text = " ".join(Page(client.get("/id/actor/joshua-landis", headers=HTML).text).text)
     assert "claims made by Joshua Landis" in text

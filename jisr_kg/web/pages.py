@@ -241,11 +241,12 @@ def _index(ctx: Any) -> Any:
 
 
 def _warm(ctx: Any) -> None:
-    """Read what every page needs (labels, sides, the source) and the search index before the first
-    request asks: at 100x that is about half a minute, better spent at start-up than by a reader."""
+    """Read what every page needs (labels, sides, the source, every claim ready for a page) and the
+    search index before the first request asks: at 100x that is about half a minute, better spent at
+    start-up than by a reader."""
     try:
         reader = _reader(ctx)
-        reader.labels, reader.sides, reader.source, reader.units  # noqa: B018 - cached on first use
+        reader.labels, reader.sides, reader.source, reader.units, reader.claims  # noqa: B018 - cached on first use
         _index(ctx)
     except Exception:  # a failure here shows again, with its message, on the first request
         pass

@@ -39,6 +39,7 @@ LINKS = (
 )
 _LINK_ORDER = [p for p, _, _ in LINKS]
 DISPUTING = ("contradicts", "refutes", "doubts")
+SYMMETRIC = ("contradicts", "alternativeTo")
 STANDINGS = ("asserted", "disputed", "contradicted", "refuted")
 SIDES = ("government side", "opposition side", "neither side")
 
@@ -118,6 +119,11 @@ class Reader:
             return []
         return [(u.kind, u.start, u.end) for u in units if text[u.start:u.end] == u.text]
 
+    @cached_property
+    def claims(self) -> dict[str, dict]:
+        """Every claim of the store, ready for a page (claim_table): read once, as the labels are."""
+        return claim_table(self)
+
     def label(self, iri: str) -> str:
         return self.labels.get(iri) or compact(iri)
 
@@ -161,45 +167,48 @@ def open_store(store_path: Path) -> Reader:
 # ---------------------------------------------------------------- claims
 
 
-# (one pattern per query: Oxigraph plans a chain of OPTIONALs after a VALUES block badly, ~50 ms for
-# five claims; the claims' own triples and their evidence come back in about a millisecond each)
-_CLAIM_TRIPLES = """
-SELECT ?claim ?p ?o WHERE { GRAPH <%s> { VALUES ?claim { %s } ?claim ?p ?o } }
-"""
-_CLAIM_EVIDENCE = """
+# The claims are read once per store, in four passes over the asserted graph (their fields, their
+# evidence, the links between them, the figures), and kept: a page then looks its claims up instead of
+# asking the engine. Four queries per page cost 1 to 2 ms, most of a page's time, and the same claim is
+# shown on the pages of its claimant, its subject and its object. (One pattern per query: Oxigraph plans
+# a chain of OPTIONALs over many claims badly, and the parts are assembled in Python.)
+_ALL_CLAIM_FIELDS = """
+PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>
+PREFIX prov: <http://www.w3.org/ns/prov#>
 PREFIX jkg: <https://w3id.org/jisr-kg/ontology#>
-PREFIX oa: <http://www.w3.org/ns/oa#>
-SELECT ?claim ?span ?start ?end WHERE {
+SELECT ?claim ?p ?o WHERE {
   GRAPH <%s> {
-    VALUES ?claim { %s }
-    ?claim jkg:evidence ?span . ?span oa:hasSelector ?sel . ?sel oa:start ?start ; oa:end ?end
+    ?claim a jkg:Claim .
+    VALUES ?p { rdf:subject rdf:predicate rdf:object prov:wasAttributedTo jkg:standing jkg:modality
+                jkg:reportingVerb }
+    ?claim ?p ?o
   }
 }
 """
-
-_FIGURES = """
+_ALL_EVIDENCE = """
+PREFIX jkg: <https://w3id.org/jisr-kg/ontology#>
+PREFIX oa: <http://www.w3.org/ns/oa#>
+SELECT ?claim ?span ?start ?end WHERE {
+  GRAPH <%s> { ?claim jkg:evidence ?span . ?span oa:hasSelector ?sel . ?sel oa:start ?start ; oa:end ?end }
+}
+"""
+_ALL_FIGURES = """
 PREFIX schema: <https://schema.org/>
 PREFIX jkg: <https://w3id.org/jisr-kg/ontology#>
 SELECT ?q ?value ?min ?max ?wording ?approx ?unit WHERE {
-  VALUES ?q { %s }
   ?q a schema:QuantitativeValue .
   OPTIONAL { ?q schema:value ?value } OPTIONAL { ?q schema:minValue ?min } OPTIONAL { ?q schema:maxValue ?max }
   OPTIONAL { ?q jkg:wording ?wording } OPTIONAL { ?q jkg:approximate ?approx }
   OPTIONAL { ?q schema:unitText ?unit }
 }
 """
-
-_LINKS = """
+_ALL_LINKS = """
 PREFIX jkg: <https://w3id.org/jisr-kg/ontology#>
 SELECT ?a ?rel ?b WHERE {
   VALUES ?rel { jkg:contradicts jkg:refutes jkg:doubts jkg:supports jkg:alternativeTo jkg:statedBefore }
-  { VALUES ?a { %s } GRAPH <%s> { ?a ?rel ?b } } UNION { VALUES ?b { %s } GRAPH <%s> { ?a ?rel ?b } }
+  GRAPH <%s> { ?a ?rel ?b }
 }
 """
-
-
-def _values(iris: list[str]) -> str:
-    return " ".join(f"<{i}>" for i in iris if iri_ok(i)) or "<urn:x-none>"
 
 
 def _number(t: Term | None) -> str | None:
@@ -212,12 +221,10 @@ def _number(t: Term | None) -> str | None:
     return f"{int(n):,}" if n == int(n) else f"{n:,}"
 
 
-def figures(reader: Reader, iris: list[str]) -> dict[str, dict]:
-    """Numbers with their range and wording, by IRI of the schema:QuantitativeValue."""
+def _figures(reader: Reader) -> dict[str, dict]:
+    """Every number with its range and wording, by IRI of the schema:QuantitativeValue."""
     out = {}
-    if not iris:
-        return out
-    for r in reader.rows(_FIGURES % _values(iris)):
+    for r in reader.rows(_ALL_FIGURES):
         value, lo, hi = _number(r["value"]), _number(r["min"]), _number(r["max"])
         shown = value or (f"{lo}–{hi}" if lo and hi else f"at least {lo}" if lo else f"at most {hi}" if hi else None)
         approx = r["approx"] is not None and r["approx"].value in ("true", "1")
@@ -227,24 +234,16 @@ def figures(reader: Reader, iris: list[str]) -> dict[str, dict]:
     return out
 
 
-def claims(reader: Reader, iris: list[str]) -> dict[str, dict]:
-    """Everything a page shows about each claim: what it says, who says it, standing, modality, its
-    evidence inside its sentence, its figure, and its links to other claims both ways."""
-    if not iris:
-        return {}
-    keys = _values(iris)
+def claim_table(reader: Reader) -> dict[str, dict]:
+    """Everything a page shows about each claim of the store, by IRI: what it says, who says it,
+    standing, modality, its evidence inside its sentence, its figure, and its links to other claims
+    both ways. Read with `Reader.claims`, which keeps it; the dicts are shared, so callers copy them."""
     props: dict[str, dict[str, Term]] = defaultdict(dict)
-    is_claim = set()
-    for r in reader.rows(_CLAIM_TRIPLES % (ASSERTED_GRAPH, keys)):
-        c, prop, o = r["claim"].value, r["p"].value, r["o"]
-        if prop == RDF + "type" and o.value == JKG + "Claim":
-            is_claim.add(c)
-        props[c].setdefault(prop, o)
+    for r in reader.rows(_ALL_CLAIM_FIELDS % ASSERTED_GRAPH):
+        props[r["claim"].value].setdefault(r["p"].value, r["o"])
     out: dict[str, dict] = {}
-    objects = set()
-    for c in iris:
-        if c not in is_claim or c in out:
-            continue
+    figs = _figures(reader)
+    for c in sorted(props):
         got = props[c]
         obj = got.get(RDF + "object")
         standing, modality = got.get(JKG + "standing"), got.get(JKG + "modality")
@@ -256,11 +255,10 @@ def claims(reader: Reader, iris: list[str]) -> dict[str, dict]:
             "claimant": reader.ref(_v(got.get(PROV + "wasAttributedTo"))),
             "standing": reader.label(standing.value) if standing else None,
             "modality": reader.label(modality.value) if modality else None,
-            "verb": _v(got.get(JKG + "reportingVerb")), "evidence": [], "links": [], "figure": None,
+            "verb": _v(got.get(JKG + "reportingVerb")), "evidence": [], "links": [],
+            "figure": figs.get(obj.value) if obj is not None and obj.kind == "uri" else None,
         }
-        if obj is not None and obj.kind == "uri":
-            objects.add(obj.value)
-    for r in reader.rows(_CLAIM_EVIDENCE % (ASSERTED_GRAPH, keys)):
+    for r in reader.rows(_ALL_EVIDENCE % ASSERTED_GRAPH):
         d = out.get(r["claim"].value)
         if d is None:
             continue
@@ -273,28 +271,36 @@ def claims(reader: Reader, iris: list[str]) -> dict[str, dict]:
             d["evidence"].append(ev)
     for d in out.values():
         d["evidence"].sort(key=lambda ev: ev["start"])
-    figs = figures(reader, sorted(objects))
-    for d in out.values():
-        if d["object"] and d["object"].get("iri") in figs:
-            d["figure"] = figs[d["object"]["iri"]]
-    keys = _values(list(out))
-    for r in reader.rows(_LINKS % (keys, ASSERTED_GRAPH, keys, ASSERTED_GRAPH)):
+    readings = {p: (fw, bw) for p, fw, bw in LINKS}
+    incoming: dict[str, list[dict]] = defaultdict(list)
+    for r in reader.rows(_ALL_LINKS % ASSERTED_GRAPH):
         a, rel, b = r["a"].value, r["rel"].value[len(JKG):], r["b"].value
-        reading = dict((p, (fw, bw)) for p, fw, bw in LINKS)[rel]
         if a in out:
-            out[a]["links"].append({"rel": rel, "reading": reading[0], "other": reader.ref(b), "outgoing": True})
+            out[a]["links"].append({"rel": rel, "reading": readings[rel][0], "other": reader.ref(b), "outgoing": True})
         if b in out:
-            out[b]["links"].append({"rel": rel, "reading": reading[1], "other": reader.ref(a), "outgoing": False})
-    for d in out.values():
-        # a symmetric link asserted both ways (contradicts, alternativeTo) is listed once
+            incoming[b].append({"rel": rel, "reading": readings[rel][1], "other": reader.ref(a), "outgoing": False})
+    for c, d in out.items():
+        # outgoing first, so that a symmetric link asserted both ways (contradicts, alternativeTo) is
+        # listed once, in the claim's own words
         once, seen = [], set()
-        for x in d["links"]:
-            key = (x["rel"], x["other"]["iri"]) if x["rel"] in ("contradicts", "alternativeTo") else id(x)
+        for x in d["links"] + incoming.get(c, []):
+            key = (x["rel"], x["other"]["iri"]) if x["rel"] in SYMMETRIC else id(x)
             if key not in seen:
                 seen.add(key)
                 once.append(x)
-        d["links"] = once
-        d["links"].sort(key=lambda x: (_LINK_ORDER.index(x["rel"]), not x["outgoing"], x["other"]["label"]))
+        d["links"] = sorted(once, key=lambda x: (_LINK_ORDER.index(x["rel"]), not x["outgoing"], x["other"]["label"]))
+    return out
+
+
+def claims(reader: Reader, iris: list[str]) -> dict[str, dict]:
+    """The claims among `iris` (what is not a claim is left out), in their order, each a dict of its own
+    (shallow: the lists and refs in it are shared and must not be changed)."""
+    table = reader.claims
+    out: dict[str, dict] = {}
+    for c in iris:
+        d = table.get(c)
+        if d is not None and c not in out:
+            out[c] = dict(d)
     return out
 
 
@@ -543,7 +549,9 @@ def dispute(reader: Reader, slug: str) -> dict | None:
         for link in c["links"]:
             if not link["outgoing"] or link["other"]["iri"] not in shown:
                 continue
-            key = (c["iri"], link["rel"], link["other"]["iri"])
+            # a symmetric link asserted both ways is one row, as it is one line on each claim
+            ends = (c["iri"], link["other"]["iri"])
+            key = (link["rel"], *(sorted(ends) if link["rel"] in SYMMETRIC else ends))
             if key in seen:
                 continue
             seen.add(key)
@@ -633,7 +641,7 @@ def source(reader: Reader) -> dict:
                        "covered": unit in covered if unit else None, "kind": unit[0] if unit else None})
     cl = claims(reader, sorted({c for cs in spans.values() for c in cs}))
     span_list = [{"id": f"{s}-{e}", "start": s, "end": e, "quote": text[s:e],
-                  "claims": sorted((cl[c] for c in cs if c in cl), key=lambda c: c["label"].casefold())}
+                  "claims": sorted((cl[c] for c in cs if c in cl), key=lambda c: (c["label"].casefold(), c["iri"]))}
                  for (s, e), cs in sorted(spans.items())]
     n_units = len(units)
     return {"doc": reader.ref(doc) if doc else None, "pieces": pieces, "spans": span_list,
