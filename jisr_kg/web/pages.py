@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from markupsafe import Markup
 
 from jisr_kg.rdf import formats
 from jisr_kg.rdf.namespaces import GRAPH, ID, ONTOLOGY, RDFS
@@ -58,6 +59,26 @@ def page_file(path: str) -> str:
     return name + ".html"
 
 
+_NONE = Markup('<span class="none">(none)</span>')
+
+
+@pass_context
+def ref(context: Any, r: Any) -> Markup:
+    """A link to a thing (a `Reader.ref` dict, or a literal): what the templates write as `{{ ref(r) }}`.
+    A function rather than a Jinja macro because a page has hundreds of them (every triple, every claim's
+    claimant, subject and object) and a macro call costs ten times as much."""
+    if r is None:
+        return _NONE
+    if r.get("path"):
+        return Markup('<a href="%s">%s</a>') % (context["url"](r["path"]), r["label"])
+    if "literal" in r:
+        out = Markup('<span class="literal">%s</span>') % (r["literal"],)
+        return out + Markup(' <span class="dt">%s</span>') % (r["datatype"],) if r.get("datatype") else out
+    if r.get("iri"):
+        return Markup('<a href="%s" rel="external">%s</a>') % (r["iri"], r.get("name", ""))
+    return Markup("")
+
+
 class Renderer:
     """The templates with the link style of the server (site paths) or of the static site (relative
     links to .html files, so the site works from any folder and any host)."""
@@ -67,7 +88,7 @@ class Renderer:
         self.env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(
             enabled_extensions=("html", "svg", "xml"), default_for_string=True, default=True),
             trim_blocks=True, lstrip_blocks=True)
-        self.env.globals.update(nav=NAV, downloads=DOWNLOADS, standings=rm.STANDINGS)
+        self.env.globals.update(nav=NAV, downloads=DOWNLOADS, standings=rm.STANDINGS, ref=ref)
 
     def url_for(self, current: str) -> Callable[[str | None], str]:
         here = posixpath.dirname(page_file(current))
