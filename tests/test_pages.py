@@ -138,6 +138,18 @@ def test_links_between_claims_show_both_ways(client) -> None:
     assert any("refutes" in " ".join(Page(client.get(h, headers=HTML).text).text) for h in refuting)
 
 
+def test_entity_page_lists_its_triples_by_graph_and_what_points_at_it(client) -> None:
+    html = client.get("/id/span/4010-4069", headers=HTML).text
+    table = html[html.index('<table class="triples">'):html.index("</table>", html.index('<table class="triples">'))]
+    rows = re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td><td>(\w+)</td></tr>", table)
+    shown = {(re.sub("<[^>]+>", "", p), re.sub("<[^>]+>", "", o), g) for p, o, g in rows}
+    assert ("oa:hasSelector", "sel:4010-4069", "asserted") in shown  # its own triples, with their graph
+    assert any(p == "dcterms:isPartOf" and g == "inferred" for p, _, g in shown)  # inferred ones too
+    assert len(rows) == len({(p, o) for p, o, _ in rows})  # a triple in two graphs is one row
+    incoming = html[html.index('<ul class="incoming">'):]
+    assert '<a href="/id/claim/uprising-funeral-date">' in incoming and "jkg:evidence" in incoming
+
+
 def test_each_link_between_claims_is_listed_once(client) -> None:
     # the event's page and its dispute show claims at both ends of the same links; a link is one line
     # on each claim, and a symmetric link asserted both ways (contradicts) one row of the dispute's table

@@ -231,16 +231,9 @@ def _reader(ctx: Any) -> rm.Reader:
     with _LOCK:
         reader = _READERS.get(ctx)
         if reader is None:
-            store = ctx.store
-
-            def select(text: str):  # a SelectResult
-                from jisr_kg.sparql.query import from_oxigraph
-
-                return from_oxigraph(store.query(text, use_default_graph_as_union=True))
-
             data = getattr(getattr(ctx, "settings", None), "data", None)
             units = Path(data) / "source" / "units.tsv" if data else None
-            reader = _READERS[ctx] = rm.Reader(select, units_path=units if units and units.is_file() else None)
+            reader = _READERS[ctx] = rm.Reader.over(ctx.store, units_path=units if units and units.is_file() else None)
     return reader
 
 

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cached_property, lru_cache
 from pathlib import Path
+from typing import Any
 
-from jisr_kg.rdf.namespaces import ASSERTED_GRAPH, ID, JKG, ONTOLOGY, PROV, RDF, RDFS, SCHEMA, SKOS
+from jisr_kg.rdf.namespaces import ASSERTED_GRAPH, ID, JKG, ONTOLOGY, RDF, RDFS, SCHEMA, SKOS
 from jisr_kg.rdf.terms import Term, compact
 from jisr_kg.sparql.results import SelectResult
 
@@ -69,10 +70,25 @@ def _v(t: Term | None) -> str | None:
 
 @dataclass
 class Reader:
-    """One store, with what every page shares read once."""
+    """One store, with what every page shares read once: `select` runs SPARQL on `store` (a pyoxigraph
+    Store), which the page of one IRI also reads by pattern (its own triples, what points at it: a
+    look-up costs a quarter of the same SPARQL query)."""
 
     select: Select
+    store: Any
     units_path: Path | None = None
+
+    @classmethod
+    def over(cls, store: Any, units_path: Path | None = None) -> Reader:
+        """A Reader over a pyoxigraph Store: SPARQL with the union of the named graphs as default graph."""
+        from jisr_kg.sparql.query import from_oxigraph
+
+        def select(text: str) -> SelectResult:
+            result = from_oxigraph(store.query(text, use_default_graph_as_union=True))
+            assert isinstance(result, SelectResult)
+            return result
+
+        return cls(select, store, units_path)
 
     def rows(self, text: str) -> list[dict[str, Term | None]]:
         return self.select(text).as_dicts()
@@ -157,11 +173,11 @@ class Reader:
                 "start": start, "end": end}
 
 
-def open_store(store_path: Path) -> Reader:
+def open_store(store_path: Path, units_path: Path | None = None) -> Reader:
     """A Reader over an on-disk store, opened read-only once."""
-    from jisr_kg.search import store_select
+    import pyoxigraph as ox
 
-    return Reader(store_select(store_path))
+    return Reader.over(ox.Store.read_only(str(store_path)), units_path)
 
 
 # ---------------------------------------------------------------- claims
@@ -176,12 +192,13 @@ _ALL_CLAIM_FIELDS = """
 PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>
 PREFIX prov: <http://www.w3.org/ns/prov#>
 PREFIX jkg: <https://w3id.org/jisr-kg/ontology#>
-SELECT ?claim ?p ?o WHERE {
+SELECT ?claim ?subject ?predicate ?object ?claimant ?standing ?modality ?verb WHERE {
   GRAPH <%s> {
     ?claim a jkg:Claim .
-    VALUES ?p { rdf:subject rdf:predicate rdf:object prov:wasAttributedTo jkg:standing jkg:modality
-                jkg:reportingVerb }
-    ?claim ?p ?o
+    OPTIONAL { ?claim rdf:subject ?subject } OPTIONAL { ?claim rdf:predicate ?predicate }
+    OPTIONAL { ?claim rdf:object ?object } OPTIONAL { ?claim prov:wasAttributedTo ?claimant }
+    OPTIONAL { ?claim jkg:standing ?standing } OPTIONAL { ?claim jkg:modality ?modality }
+    OPTIONAL { ?claim jkg:reportingVerb ?verb }
   }
 }
 """
@@ -238,35 +255,40 @@ def claim_table(reader: Reader) -> dict[str, dict]:
     """Everything a page shows about each claim of the store, by IRI: what it says, who says it,
     standing, modality, its evidence inside its sentence, its figure, and its links to other claims
     both ways. Read with `Reader.claims`, which keeps it; the dicts are shared, so callers copy them."""
-    props: dict[str, dict[str, Term]] = defaultdict(dict)
-    for r in reader.rows(_ALL_CLAIM_FIELDS % ASSERTED_GRAPH):
-        props[r["claim"].value].setdefault(r["p"].value, r["o"])
+    # one row per claim (more where a field has several values: the first is shown); the rows are read
+    # as lists, not dicts, as there are hundreds of thousands of terms at 100x
+    fields: dict[str, list[Term | None]] = {}
+    for c, *values in reader.select(_ALL_CLAIM_FIELDS % ASSERTED_GRAPH).rows:
+        assert c is not None
+        got = fields.setdefault(c.value, values)
+        if got is not values:
+            got[:] = [a if a is not None else b for a, b in zip(got, values)]
     out: dict[str, dict] = {}
     figs = _figures(reader)
-    for c in sorted(props):
-        got = props[c]
-        obj = got.get(RDF + "object")
-        standing, modality = got.get(JKG + "standing"), got.get(JKG + "modality")
+    for c in sorted(fields):
+        subject, predicate, obj, claimant, standing, modality, verb = fields[c]
         out[c] = {
             "iri": c, "label": reader.label(c), "name": _compact(c), "path": path_of(c),
-            "subject": reader.ref(_v(got.get(RDF + "subject"))),
-            "predicate": reader.ref(_v(got.get(RDF + "predicate"))),
-            "object": _object(reader, obj),
-            "claimant": reader.ref(_v(got.get(PROV + "wasAttributedTo"))),
+            "subject": reader.ref(_v(subject)), "predicate": reader.ref(_v(predicate)),
+            "object": _object(reader, obj), "claimant": reader.ref(_v(claimant)),
             "standing": reader.label(standing.value) if standing else None,
             "modality": reader.label(modality.value) if modality else None,
-            "verb": _v(got.get(JKG + "reportingVerb")), "evidence": [], "links": [],
+            "verb": _v(verb), "evidence": [], "links": [],
             "figure": figs.get(obj.value) if obj is not None and obj.kind == "uri" else None,
         }
-    for r in reader.rows(_ALL_EVIDENCE % ASSERTED_GRAPH):
-        d = out.get(r["claim"].value)
-        if d is None:
+    # a scaled copy of the data quotes the same sentences: each is cut once
+    sentences: dict[tuple[int, int], dict] = {}
+    for claim, span, start, end in reader.select(_ALL_EVIDENCE % ASSERTED_GRAPH).rows:
+        d = out.get(claim.value) if claim is not None else None
+        if d is None or span is None or start is None or end is None:
             continue
         try:
-            s, e = int(r["start"].value), int(r["end"].value)
+            s, e = int(start.value), int(end.value)
         except ValueError:
             continue
-        ev = {"span": _compact(r["span"].value), "span_path": path_of(r["span"].value), **reader.sentence(s, e)}
+        if (s, e) not in sentences:
+            sentences[s, e] = reader.sentence(s, e)
+        ev = {"span": _compact(span.value), "span_path": path_of(span.value), **sentences[s, e]}
         if ev not in d["evidence"]:
             d["evidence"].append(ev)
     for d in out.values():
@@ -332,12 +354,39 @@ def group_claims(items: list[dict]) -> dict:
 # ---------------------------------------------------------------- an entity (any IRI of the data)
 
 
-_DESCRIBE = """
-SELECT ?p ?o ?g WHERE { GRAPH ?g { <%s> ?p ?o } } ORDER BY ?p ?o
-"""
-_INCOMING = """
-SELECT DISTINCT ?s ?p WHERE { GRAPH <%s> { ?s ?p <%s> } } ORDER BY ?p ?s LIMIT 500
-"""
+#: What points at a thing, on its page: the first pairs (property, subject), as the store orders them.
+INCOMING_LIMIT = 500
+
+
+def _order(t: Term) -> tuple:
+    """SPARQL's ORDER BY for what a page sorts: blank nodes, then IRIs, then literals by their text."""
+    return ({"bnode": 0, "uri": 1}.get(t.kind, 2), t.value, t.datatype or "", t.lang or "")
+
+
+def own_triples(reader: Reader, iri: str) -> list[tuple[str, Term, str]]:
+    """(property, value, graph) of every triple about `iri` in a named graph, by property and value."""
+    import pyoxigraph as ox
+
+    from jisr_kg.rdf.terms import ox_term
+
+    out = [(q.predicate.value, ox_term(q.object), q.graph_name.value)
+           for q in reader.store.quads_for_pattern(ox.NamedNode(iri), None, None, None)
+           if isinstance(q.graph_name, ox.NamedNode)]
+    return sorted(out, key=lambda t: (t[0], _order(t[1]), t[2]))
+
+
+def pointing_at(reader: Reader, iri: str, limit: int = INCOMING_LIMIT) -> list[tuple[str, Term]]:
+    """(property, subject) of the asserted triples whose value is `iri`, by property and subject, the
+    first `limit` of them."""
+    import pyoxigraph as ox
+
+    from jisr_kg.rdf.terms import ox_term
+
+    found = {(q.predicate.value, ox_term(q.subject))
+             for q in reader.store.quads_for_pattern(None, None, ox.NamedNode(iri), ox.NamedNode(ASSERTED_GRAPH))}
+    return sorted(found, key=lambda t: (t[0], _order(t[1])))[:limit]
+
+
 # (one pattern, both properties in a VALUES block: a UNION of the two with BIND and a type check took
 # ~15 ms, as Oxigraph started from every claim; claims() keeps only what is typed jkg:Claim)
 _ABOUT = """
@@ -378,8 +427,7 @@ def entity(reader: Reader, iri: str) -> dict | None:
         return None
     triples = []
     types, comments, alt = [], [], []
-    for r in reader.rows(_DESCRIBE % iri):
-        p, o, g = r["p"].value, r["o"], r["g"].value
+    for p, o, g in own_triples(reader, iri):
         asserted = g == ASSERTED_GRAPH
         triples.append({"p": reader.ref(p), "o": _object(reader, o), "graph": g.rsplit("/", 1)[-1]})
         if p == RDF + "type" and asserted:
@@ -388,8 +436,7 @@ def entity(reader: Reader, iri: str) -> dict | None:
             comments.append(o.value)
         elif p == SKOS + "altLabel" and asserted:
             alt.append(o.value)
-    incoming = [{"s": reader.ref(r["s"].value), "p": reader.ref(r["p"].value)}
-                for r in reader.rows(_INCOMING % (ASSERTED_GRAPH, iri))]
+    incoming = [{"s": reader.ref(s.value), "p": reader.ref(p)} for p, s in pointing_at(reader, iri)]
     if not triples and not incoming:
         return None
     # one row per triple: the asserted copy wins over the same triple in the inferred graph

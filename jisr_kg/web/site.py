@@ -118,14 +118,14 @@ def write_site(out_dir: Path, data: Path | list[Path] | None = None, *, progress
 
     from jisr_kg.fsutil import check_output_dir, publish_dir
     from jisr_kg.pipeline.build import ensure_store, input_paths
-    from jisr_kg.search import store_select
 
     t = time.perf_counter()
     target = check_output_dir(out_dir, "site", protected=input_paths(data))
     store_path = ensure_store(data, progress=progress)
     units = data / "source" / "units.tsv" if isinstance(data, Path) else None
-    reader = rm.Reader(store_select(store_path), units_path=units if units and units.is_file() else None)
-    files, iris = render_site(reader, ox.Store.read_only(str(store_path)), progress=progress)
+    store = ox.Store.read_only(str(store_path))
+    reader = rm.Reader.over(store, units_path=units if units and units.is_file() else None)
+    files, iris = render_site(reader, store, progress=progress)
     if progress:
         progress(f"writing {len(files)} files")
     publish_dir(target, files, "site")
