@@ -14,12 +14,13 @@ import posixpath
 import threading
 import weakref
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from jisr_kg.rdf import formats
 from jisr_kg.rdf.namespaces import GRAPH, ID, ONTOLOGY, RDFS
@@ -59,6 +60,20 @@ def page_file(path: str) -> str:
     return name + ".html"
 
 
+def _quoted(link: str, frag: str) -> str:
+    link = quote(link, safe="/:.-_~%?=&")
+    return link + ("#" + quote(frag, safe="-_.~") if frag else "")
+
+
+@lru_cache(maxsize=100_000)
+def _server_url(path: str | None) -> str:
+    """A link on the server: the site path itself (the same on every page, so kept once made)."""
+    if not path:
+        return ""
+    target, _, frag = path.partition("#")
+    return _quoted(target, frag)
+
+
 _NONE = Markup('<span class="none">(none)</span>')
 
 
@@ -70,12 +85,12 @@ def ref(context: Any, r: Any) -> Markup:
     if r is None:
         return _NONE
     if r.get("path"):
-        return Markup('<a href="%s">%s</a>') % (context["url"](r["path"]), r["label"])
+        return Markup(f'<a href="{escape(context["url"](r["path"]))}">{escape(r["label"])}</a>')
     if "literal" in r:
-        out = Markup('<span class="literal">%s</span>') % (r["literal"],)
-        return out + Markup(' <span class="dt">%s</span>') % (r["datatype"],) if r.get("datatype") else out
+        out = f'<span class="literal">{escape(r["literal"])}</span>'
+        return Markup(out + f' <span class="dt">{escape(r["datatype"])}</span>' if r.get("datatype") else out)
     if r.get("iri"):
-        return Markup('<a href="%s" rel="external">%s</a>') % (r["iri"], r.get("name", ""))
+        return Markup(f'<a href="{escape(r["iri"])}" rel="external">{escape(r.get("name", ""))}</a>')
     return Markup("")
 
 
@@ -91,21 +106,16 @@ class Renderer:
         self.env.globals.update(nav=NAV, downloads=DOWNLOADS, standings=rm.STANDINGS, ref=ref)
 
     def url_for(self, current: str) -> Callable[[str | None], str]:
+        if not self.static:
+            return _server_url
         here = posixpath.dirname(page_file(current))
 
         def url(path: str | None) -> str:
             if not path:
                 return ""
             target, _, frag = path.partition("#")
-            if self.static:
-                if target == "":
-                    link = ""
-                else:
-                    link = posixpath.relpath(page_file(target), here or ".")
-            else:
-                link = target
-            link = quote(link, safe="/:.-_~%?=&")
-            return link + ("#" + quote(frag, safe="-_.~") if frag else "")
+            link = posixpath.relpath(page_file(target), here or ".") if target else ""
+            return _quoted(link, frag)
 
         return url
 
