@@ -29,10 +29,19 @@ JKG, SCHEMA, SKOS, PROV, OA = _namespaces()
 _SESSION_CACHE: str | None = None
 
 
+def _is_xdist_worker() -> bool:
+    """True in a worker process of pytest-xdist (`-n`), which inherits the environment of the controller."""
+    return "PYTEST_XDIST_WORKER" in os.environ
+
+
 def pytest_configure(config: pytest.Config) -> None:
     # One cache for the session, so that the first build warms every later command, and none from outside;
-    # removed at the end of the session (a suite must not leave 100 MB in the temporary folder).
+    # removed at the end of the session (a suite must not leave 100 MB in the temporary folder). Under
+    # pytest-xdist the controller makes it and its workers share it (their environment is the
+    # controller's): a cold cache is built once, under the cache's lock (decision 18).
     global _SESSION_CACHE
+    if _is_xdist_worker():
+        return
     if "JISR_KG_CACHE" not in os.environ or not os.environ.get("JISR_KG_TEST_KEEP_CACHE"):
         import tempfile
 
@@ -62,8 +71,9 @@ _BEFORE: set[str] | None = None
 def pytest_sessionstart(session: pytest.Session) -> None:
     global _BEFORE
     # No test may write into the checkout (a build into its dist/, a file beside the data). Checked in
-    # CI, where the clone is clean and nobody else works in it.
-    if os.environ.get("CI"):
+    # CI, where the clone is clean and nobody else works in it. Under pytest-xdist the controller checks,
+    # once every worker has finished.
+    if os.environ.get("CI") and not _is_xdist_worker():
         _BEFORE = _checkout_files()
 
 

@@ -31,7 +31,9 @@ if not os.environ.get("CI"):
 
 from playwright.sync_api import Page, sync_playwright  # noqa: E402 - after the skip above
 
-pytestmark = pytest.mark.slow  # a real browser: about a minute and a half (run by .ci/run)
+# A real browser: about a minute and a half (run by .ci/run). One xdist worker runs the whole module, so that
+# the browser and the server start once (`--dist loadgroup`).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]

@@ -47,7 +47,7 @@ def test_the_slip_than_4000_is_kept_with_an_editorial_note(built) -> None:
 
 
 def test_the_river_of_the_bodies_is_not_the_orontes(built) -> None:
-    g = built.graph(infer=True)
+    g = built.union(infer=True)
     river = [s for s in g.subjects(OA.exact, None) if "thrown into the river" in str(g.value(s, OA.exact))]
     assert river, "no evidence for the bodies thrown into the river"
     orontes = URIRef("https://w3id.org/jisr-kg/id/place/orontes-river")

@@ -23,7 +23,8 @@ import pytest
 
 from conftest import ROOT, assert_no_infer_is_honoured_remotely, jisr
 
-pytestmark = pytest.mark.slow  # a real Oxigraph server: run by .ci/run
+# A real Oxigraph server: run by .ci/run; one xdist worker runs the module, so that one server starts.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("push")]
 
 MINE = "http://example.org/test-push/someone-elses-graph"
 MINE_TRIPLES = (

@@ -50,7 +50,7 @@ def test_every_term_in_the_picture_exists(term: str, built) -> None:
     known = prefixes()
     prefix, local = term.split(":", 1)
     iri = rdflib.URIRef(known[prefix] + local)
-    graph = built.graph(infer=True)
+    graph = built.union(infer=True)
     if prefix in INSTANCE_PREFIXES:
         assert (iri, None, None) in graph, f"{term} is not a node of the data"
     elif str(iri).startswith(JKG):

@@ -32,7 +32,7 @@ def test_turtle_examples_are_in_the_graph(built) -> None:
     head = "".join(f"@prefix {p}: <{ns}> .\n" for p, ns in PREFIXES.items())
     blocks = re.findall(r"```turtle\n(.*?)```", README, re.S)
     assert blocks
-    graph = built.graph(infer=True)
+    graph = built.union(infer=True)
     for block in blocks:
         example = rdflib.Graph().parse(data=head + block, format="turtle")
         missing = [t for t in example if t not in graph]

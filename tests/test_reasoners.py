@@ -30,7 +30,8 @@ from rdflib import OWL, RDF, RDFS
 
 pytest.importorskip("reasonable", reason="reasonable is not installed (pip install -e '.[test]')")
 # Whole builds with owlrl and with reasonable, compared query by query: reference checks, run by .ci/run.
-pytestmark = pytest.mark.slow
+# owlrl and reasonable on the full data, once per module: one xdist worker runs the module.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("reasoners")]
 
 XSD = "http://www.w3.org/2001/XMLSchema#"  # a string: pytest trips over rdflib's XSD namespace object
 VOCAB_NAMESPACES = (str(RDF), str(RDFS), str(OWL), XSD)

@@ -39,8 +39,8 @@ def test_asserted_consensus_and_inferred_are_disjoint(built) -> None:
 
 
 def test_transitive_properties_are_closed(built) -> None:
-    g = built.graph(infer=True)
-    base = built.graph(infer=False)
+    g = built.union(infer=True)
+    base = built.union(infer=False)
     found_new = 0
     for prop in g.subjects(RDF.type, OWL.TransitiveProperty):
         edges = {(s, o) for s, o in base.subject_objects(prop)}
@@ -51,7 +51,7 @@ def test_transitive_properties_are_closed(built) -> None:
 
 
 def test_place_containment_reaches_the_country(built) -> None:
-    g = built.graph(infer=True)
+    g = built.union(infer=True)
     town = URIRef("https://w3id.org/jisr-kg/id/place/jisr-ash-shughur")
     syria = URIRef("https://w3id.org/jisr-kg/id/place/syria")
     inside_town = set(g.subjects(JKG.within, town))
@@ -63,7 +63,7 @@ def test_place_containment_reaches_the_country(built) -> None:
 
 
 def test_inverse_properties_hold_both_ways(built) -> None:
-    g = built.graph(infer=True)
+    g = built.union(infer=True)
     inferred_inverse = 0
     for p, q in g.subject_objects(OWL.inverseOf):
         for s, o in g.subject_objects(p):
@@ -73,14 +73,14 @@ def test_inverse_properties_hold_both_ways(built) -> None:
 
 
 def test_unit_hierarchy_is_transitive(built) -> None:
-    g = built.graph(infer=True)
+    g = built.union(infer=True)
     regiment = URIRef("https://w3id.org/jisr-kg/id/unit/555th-airborne-regiment")
     forces = URIRef("https://w3id.org/jisr-kg/id/unit/syrian-armed-forces")
     assert (regiment, ORG.transitiveSubOrganizationOf, forces) in g
 
 
 def test_class_hierarchy_types_every_actor_as_an_agent(built) -> None:
-    g = built.graph(infer=True)
+    g = built.union(infer=True)
     persons = set(g.subjects(RDF.type, JKG.Person))
     assert persons
     for person in persons:
@@ -90,7 +90,7 @@ def test_class_hierarchy_types_every_actor_as_an_agent(built) -> None:
 
 
 def test_refutation_is_a_symmetric_contradiction(built) -> None:
-    g = built.graph(infer=True)
+    g = built.union(infer=True)
     refutations = list(g.subject_objects(JKG.refutes))
     assert refutations
     for a, b in refutations:
@@ -99,7 +99,7 @@ def test_refutation_is_a_symmetric_contradiction(built) -> None:
 
 
 def test_claims_are_prov_entities_with_evidence_as_derivation(built) -> None:
-    g = built.graph(infer=True)
+    g = built.union(infer=True)
     for claim in g.subjects(RDF.type, JKG.Claim):
         assert (claim, RDF.type, PROV.Entity) in g
         for span in g.objects(claim, JKG.evidence):
@@ -108,7 +108,7 @@ def test_claims_are_prov_entities_with_evidence_as_derivation(built) -> None:
 
 def test_no_reasoner_error_triples(built) -> None:
     err = "http://www.daml.org/2002/03/agents/agent-ont#"
-    assert not [t for t in built.graph(infer=True) if any(str(x).startswith(err) for x in t)]
+    assert not [t for t in built.union(infer=True) if any(str(x).startswith(err) for x in t)]
     assert (URIRef(str(RDFS.Resource)), RDF.type, OWL.Class) not in built.asserted
 
 

@@ -94,7 +94,7 @@ def test_competing_accounts_differ_in_data(asserted: rdflib.Graph) -> None:
 
 def test_denied_triples_stay_out_of_the_consensus_view(built) -> None:
     g = built.asserted
-    full = built.graph(infer=True)
+    full = built.union(infer=True)
     negative = [c for c in claims(g) if (c, JKG.polarity, JKG.Negative) in g]
     assert negative, "no negative claim in the data"
     for c in negative:

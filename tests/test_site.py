@@ -13,6 +13,9 @@ import pytest
 
 from conftest import ROOT, jisr
 
+# The site is written once per module (a module fixture): one xdist worker runs the module (`--dist loadgroup`).
+pytestmark = pytest.mark.xdist_group("site")
+
 pytest.importorskip("jinja2")
 
 ID = "https://w3id.org/jisr-kg/id/"

@@ -23,7 +23,9 @@ from test_push import assert_same_results
 from conftest import assert_no_infer_is_honoured_remotely, jisr
 from jisr_kg.errors import StoreError
 
-pytestmark = pytest.mark.slow  # a real Virtuoso: about 10 s to start, a push, 40 queries (run by .ci/run)
+# A real Virtuoso: about 10 s to start, a push, 40 queries (run by .ci/run). One xdist worker runs the whole
+# module, so that one Virtuoso starts (`--dist loadgroup`).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("virtuoso")]
 
 #: Stored queries on which Virtuoso 7.2 does not give the local answer (docs/stores.md, "Virtuoso").
 KNOWN_DIFFERENCES: dict[str, tuple[type[BaseException], str]] = {
