@@ -252,3 +252,15 @@ def test_ontology_terms_are_anchors_of_the_ontology_page(client) -> None:
     assert {"Claim", "refutes", "Refuted", "GovernmentSide"} <= page.ids
     # a term named on an entity page links to its anchor
     assert any(h.startswith("/ontology#") for h in Page(client.get("/id/event/mutiny", headers=HTML).text).links)
+
+
+def test_page_cache_tells_a_kept_404_from_a_page_never_rendered() -> None:
+    from jisr_kg.web.pages import MISSING, PageCache
+
+    cache = PageCache(size=2)
+    assert cache.peek(("a",)) is MISSING
+    assert cache.get(("a",), lambda: None) is None and cache.peek(("a",)) is None  # "no such page" is kept
+    cache.get(("b",), lambda: "b")
+    cache.get(("c",), lambda: "c")
+    assert cache.peek(("a",)) is MISSING  # the least recently used went
+    assert cache.get(("b",), lambda: "other") == "b"
