@@ -304,7 +304,7 @@ def _warm(ctx: Any) -> None:
     start-up than by a reader."""
     try:
         reader = _reader(ctx)
-        reader.labels, reader.sides, reader.source, reader.units, reader.claims  # noqa: B018 - cached on first use
+        reader.labels, reader.sides, reader.source, reader.units, reader.claim_table  # noqa: B018 - cached on first use
         _index(ctx)
     except Exception:  # a failure here shows again, with its message, on the first request
         pass

@@ -136,9 +136,9 @@ class Reader:
         return [(u.kind, u.start, u.end) for u in units if text[u.start:u.end] == u.text]
 
     @cached_property
-    def claims(self) -> dict[str, dict]:
-        """Every claim of the store, ready for a page (claim_table): read once, as the labels are."""
-        return claim_table(self)
+    def claim_table(self) -> ClaimTable:
+        """Every claim of the store, ready for a page (read_claims): read once, as the labels are."""
+        return read_claims(self)
 
     def label(self, iri: str) -> str:
         return self.labels.get(iri) or compact(iri)
@@ -251,15 +251,32 @@ def _figures(reader: Reader) -> dict[str, dict]:
     return out
 
 
-def claim_table(reader: Reader) -> dict[str, dict]:
+@dataclass
+class ClaimTable:
+    """Every claim of a store, ready for a page; the claims about each thing, and by each claimant."""
+
+    claims: dict[str, dict]
+    about: dict[str, list[tuple[str, str]]]  # a thing's claims, with its role (subject, object) in each
+    made: dict[str, list[str]]  # a claimant's claims
+
+
+def read_claims(reader: Reader) -> ClaimTable:
     """Everything a page shows about each claim of the store, by IRI: what it says, who says it,
     standing, modality, its evidence inside its sentence, its figure, and its links to other claims
-    both ways. Read with `Reader.claims`, which keeps it; the dicts are shared, so callers copy them."""
+    both ways. Read with `Reader.claim_table`, which keeps it; the dicts are shared, so callers copy them."""
     # one row per claim (more where a field has several values: the first is shown); the rows are read
     # as lists, not dicts, as there are hundreds of thousands of terms at 100x
     fields: dict[str, list[Term | None]] = {}
+    about: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    made: dict[str, set[str]] = defaultdict(set)
     for c, *values in reader.select(_ALL_CLAIM_FIELDS % ASSERTED_GRAPH).rows:
         assert c is not None
+        subject, _, obj, claimant = values[:4]
+        for role, thing in (("subject", subject), ("object", obj)):
+            if thing is not None and thing.kind != "literal":
+                about[thing.value].add((c.value, role))
+        if claimant is not None:
+            made[claimant.value].add(c.value)
         got = fields.setdefault(c.value, values)
         if got is not values:
             got[:] = [a if a is not None else b for a, b in zip(got, values)]
@@ -311,13 +328,13 @@ def claim_table(reader: Reader) -> dict[str, dict]:
                 seen.add(key)
                 once.append(x)
         d["links"] = sorted(once, key=lambda x: (_LINK_ORDER.index(x["rel"]), not x["outgoing"], x["other"]["label"]))
-    return out
+    return ClaimTable(out, {k: sorted(v) for k, v in about.items()}, {k: sorted(v) for k, v in made.items()})
 
 
 def claims(reader: Reader, iris: list[str]) -> dict[str, dict]:
     """The claims among `iris` (what is not a claim is left out), in their order, each a dict of its own
     (shallow: the lists and refs in it are shared and must not be changed)."""
-    table = reader.claims
+    table = reader.claim_table.claims
     out: dict[str, dict] = {}
     for c in iris:
         d = table.get(c)
@@ -395,11 +412,8 @@ SELECT ?claim ?role WHERE {
   GRAPH <%s> { VALUES (?p ?role) { (rdf:subject "subject") (rdf:object "object") } ?claim ?p <%s> }
 }
 """
-_MADE = """
-PREFIX prov: <http://www.w3.org/ns/prov#>
-PREFIX jkg: <https://w3id.org/jisr-kg/ontology#>
-SELECT DISTINCT ?claim WHERE { GRAPH <%s> { ?claim prov:wasAttributedTo <%s> ; a jkg:Claim } } LIMIT 2000
-"""
+#: The claims a claimant makes, on its page: the first in the article's order.
+MADE_LIMIT = 2000
 _RELATED = """
 PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>
 SELECT DISTINCT ?other ?type WHERE {
@@ -446,13 +460,14 @@ def entity(reader: Reader, iri: str) -> dict | None:
         if key not in seen or t["graph"] == "asserted":
             seen[key] = t
     triples = sorted(seen.values(), key=lambda t: (t["p"]["name"], str(t["o"])))
-    about = reader.rows(_ABOUT % (ASSERTED_GRAPH, iri))
-    about_iris = sorted({r["claim"].value for r in about})
+    table = reader.claim_table
+    about = table.about.get(iri, [])
+    about_iris = sorted({c for c, _ in about})
     cl = claims(reader, about_iris + ([iri] if any(t["iri"] == JKG + "Claim" for t in types if t) else []))
     own = cl.pop(iri, None)
     roles = defaultdict(set)
-    for r in about:
-        roles[r["claim"].value].add(r["role"].value)
+    for c, role in about:
+        roles[c].add(role)
     about_claims = [dict(c, role=sorted(roles[c["iri"]])) for c in cl.values()]
     related: dict[str, dict[str, dict]] = {name: {} for name, _ in RELATED_GROUPS}
     for r in reader.rows(_RELATED % (ASSERTED_GRAPH, iri, iri, ID)):
@@ -463,9 +478,8 @@ def entity(reader: Reader, iri: str) -> dict | None:
                 related[name][other] = reader.ref(other)
     numbers = [c for c in about_claims if c["figure"]]
     # the claims this thing makes, when it is a claimant
-    made_iris = [r["claim"].value for r in reader.rows(_MADE % (ASSERTED_GRAPH, iri))]
-    made = sorted(claims(reader, made_iris).values(), key=lambda c: (c["evidence"][0]["start"] if c["evidence"]
-                                                                      else 10**9, c["iri"]))
+    made = sorted(claims(reader, table.made.get(iri, [])).values(),
+                  key=lambda c: (c["evidence"][0]["start"] if c["evidence"] else 10**9, c["iri"]))[:MADE_LIMIT]
     return {
         "iri": iri, "name": compact(iri), "path": path_of(iri), "label": reader.label(iri),
         "types": [t for t in types if t], "side": reader.sides.get(iri), "comments": comments, "alt": alt,
