@@ -171,18 +171,16 @@ async def run_protocol(ctx: Context, text: str, accept: str | None, dataset: Dat
     form, has_from = guard(text)
     wanted: dict[str, str] = {}
     chosen: dict[str, Format] = {}
-    if form in (None, "SELECT", "ASK"):
-        f = choose(accept, RESULT_OFFERS)
+    # A form we could not tell (None) may answer either way: offer both and let the answer decide.
+    for kind, offers, forms in (("results", RESULT_OFFERS, ("SELECT", "ASK")),
+                                ("graph", GRAPH_OFFERS, ("CONSTRUCT", "DESCRIBE"))):
+        if form is not None and form not in forms:
+            continue
+        f = choose(accept, offers)
         if f is None and form is not None:
-            raise _not_acceptable(accept, RESULT_OFFERS, form)
+            raise _not_acceptable(accept, offers, form)
         if f is not None:
-            wanted["results"], chosen["results"] = f.name, f
-    if form in (None, "CONSTRUCT", "DESCRIBE"):
-        f = choose(accept, GRAPH_OFFERS)
-        if f is None and form is not None:
-            raise _not_acceptable(accept, GRAPH_OFFERS, form)
-        if f is not None:
-            wanted["graph"], chosen["graph"] = f.name, f
+            wanted[kind], chosen[kind] = f.name, f
     if has_from and not (dataset.default_graph or dataset.named_graphs):
         dataset = Dataset(union=False)  # the query's own FROM / FROM NAMED decide
     answer = await ctx.run(text, dataset, wanted)
