@@ -303,7 +303,8 @@ def bench_scale(scale: int, args: argparse.Namespace, work: Path) -> list[dict]:
             print(f"  {label} ...", file=sys.stderr, flush=True)
             a = load(jport, *ours, n, c, pid=jisr.pid)
             b = load(oport, *anchor, n, c, pid=oxi.pid) if anchor else None
-            rows.append({"scale": scale, "case": label, "requests": n, "jisr": a, "oxigraph": b})
+            rows.append({"scale": scale, "case": label, "requests": n, "jisr": a, "oxigraph": b,
+                         "load": os.getloadavg()[0]})
 
         describe = with_prefixes(description_query(ENTITY))
         run("entity Turtle (`/id/actor/joshua-landis.ttl`)", ("/id/actor/joshua-landis.ttl", {}),
@@ -339,17 +340,19 @@ def table(rows: list[dict], args: argparse.Namespace) -> str:
         "--union-default-graph` on the same store (the anchor: what the engine alone gives over HTTP). "
         f"Machine: {platform.machine()}, {os.cpu_count()} cores shared by clients and servers, Python "
         f"{platform.python_version()}; measured {time.strftime('%Y-%m-%d %H:%M')}, load average before the run "
-        f"{args.loadavg:.1f} (other work on the machine slows both servers alike). CPU ms/req: the "
+        f"{args.loadavg:.1f}, and at the end of each case in the last column (the 1-minute average; the run's own "
+        "clients and server count for about 2 of it; other work on the machine slows both servers alike). "
+        "CPU ms/req: the "
         "server's CPU time (all its processes) per request, which does not depend on that other work. The "
         "HTML pages have no anchor (-): Oxigraph serves no pages.",
         "",
         "| scale | request | requests | jisr-kg req/s | p50 ms | p99 ms | errors | CPU ms/req | oxigraph req/s "
-        "| p50 ms | p99 ms | errors | CPU ms/req |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| p50 ms | p99 ms | errors | CPU ms/req | load |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         out.append(f"| {r['scale']}x | {r['case']} | {r['requests']} | " + " | ".join(_fmt(r["jisr"])) + " | "
-                   + " | ".join(_fmt(r["oxigraph"])) + " |")
+                   + " | ".join(_fmt(r["oxigraph"])) + f" | {r['load']:.1f} |")
     return "\n".join(out) + "\n"
 
 
