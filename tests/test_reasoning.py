@@ -208,6 +208,7 @@ def test_rules_fire_as_owlrls_on_each_construct_they_implement() -> None:
     ":knows a owl:FunctionalProperty . :a :knows :c .",  # a construct the rules leave to owlrl
     ":Adult owl:intersectionOf (:Person :Agent) .",
     ":Person owl:disjointWith :Place . :p a :Person, :Place .",  # cax-dw: inconsistent
+    ":Person owl:disjointWith :Person . :p a :Person .",  # a class disjoint with itself: one type clashes
     ":age rdfs:range xsd:boolean .",  # a literal of a datatype disjoint with the range
 ])
 def test_rules_agree_with_owlrl_beyond_what_they_implement(extra: str) -> None:

@@ -216,6 +216,17 @@ def load(key: str, progress: Progress | None = None):  # returns BuiltDataset or
     return BuiltDataset(lines, key)
 
 
+def file_backed(key: str):  # returns BuiltDataset or None
+    """The entry for `key` (which `has(key)`) as a dataset whose lines are read from its files each time
+    they are used (`dataset.FileLines`), not held in memory; None when there is no such entry."""
+    from jisr_kg.pipeline.dataset import BuiltDataset, FileLines
+
+    counts = line_counts(key)
+    if counts is None or not has(key):
+        return None
+    return BuiltDataset({name: FileLines(entry(key) / GRAPH_FILES[name], n) for name, n in counts.items()}, key)
+
+
 def line_counts(key: str) -> dict[str, int] | None:
     """Triples per graph IRI of a sound entry, from its manifest (without reading the graphs)."""
     files = _manifest(key)

@@ -8,8 +8,11 @@ graph is made from them only when something needs one (pyshacl, the rdflib query
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable
+import io
+import itertools
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from jisr_kg.paths import Inputs
 from jisr_kg.rdf.namespaces import ASSERTED_GRAPH, CONSENSUS_GRAPH, INFERRED_GRAPH, PREFIXES
@@ -22,7 +25,9 @@ GRAPHS = (ASSERTED_GRAPH, CONSENSUS_GRAPH, INFERRED_GRAPH)
 class BuiltDataset:
     """What a build makes from its inputs. The three graphs share no triple."""
 
-    lines: dict[str, list[str]]  # graph IRI -> its triples as sorted N-Triples lines (no newline)
+    # graph IRI -> its triples as sorted N-Triples lines (no newline): a list, or for a large release
+    # the graph file of the cache entry, read again each time (`FileLines`)
+    lines: dict[str, list[str] | FileLines]
     key: str
     _derived: dict = field(default_factory=dict, repr=False, compare=False)  # computed once, on demand
 
@@ -81,6 +86,33 @@ class BuiltDataset:
         return rdflib_graph(lines, new_graph())
 
 
+class FileLines:
+    """The lines of a graph file of the cache (sorted N-Triples, one per line), read from disk each time
+    they are iterated: what a large release is written from, so that memory does not hold them all."""
+
+    def __init__(self, path: Path, count: int) -> None:
+        self.path = path
+        self.count = count
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator[str]:
+        with open(self.path, "rb") as f:
+            rest = b""
+            while True:
+                block = f.read(1 << 20)
+                if not block:
+                    break
+                block = rest + block
+                cut = block.rfind(b"\n") + 1  # no byte of a multi-byte UTF-8 character is a line feed
+                rest = block[cut:]
+                # not splitlines(): a literal may hold U+2028 and the like, which N-Triples leaves unescaped
+                yield from block[:cut].decode("utf-8").split("\n")[:-1]
+        if rest:
+            yield rest.decode("utf-8")
+
+
 def new_graph():  # rdflib.Graph
     import rdflib
 
@@ -90,14 +122,66 @@ def new_graph():  # rdflib.Graph
     return g
 
 
-def consensus_view(asserted: set[str], query_text: str) -> set[str]:
+def consensus_view(asserted: Collection[str], query_text: str) -> set[str]:
     """The triples (N-Triples lines) of the consensus CONSTRUCT that are not asserted already."""
     import pyoxigraph as ox
 
+    # An in-memory store, fed a few thousand lines at a time: joining every line into one text (and its
+    # UTF-8 copy) took as much memory again as the lines. The store takes about 350 bytes a triple
+    # (3 GB at 1000 times our data). An on-disk store was tried and measured (docs/decisions/0022):
+    # its bulk loader took more memory than this up to 300 times our data, and twice the time.
     store = ox.Store()
-    store.load("\n".join(asserted).encode("utf-8"), format=ox.RdfFormat.N_TRIPLES)
+    store.load(input=LinesReader(asserted), format=ox.RdfFormat.N_TRIPLES)
     made = {f"{t.subject} {t.predicate} {t.object} ." for t in store.query(query_text)}  # type: ignore[union-attr]
-    return made - asserted
+    del store
+    release_memory()
+    return {line for line in made if line not in asserted}
+
+
+def release_memory() -> None:
+    """Give the memory freed by a finished step back to the system (glibc keeps freed blocks for the
+    process; Python's own allocator does not reuse them for small objects, so without this the next
+    step's peak stacks on top of the last one's: 300 MB at 100 times our data, after the consensus
+    store). A no-op where there is no glibc."""
+    global _TRIM
+    if _TRIM is None:
+        import ctypes
+        import sys
+
+        try:  # the symbols of the running process, glibc's among them on Linux
+            _TRIM = getattr(ctypes.CDLL(None), "malloc_trim", False) if sys.platform.startswith("linux") else False
+        except OSError:
+            _TRIM = False
+    if _TRIM:
+        _TRIM(0)
+
+
+_TRIM = None  # glibc's malloc_trim, False where there is none
+
+
+class LinesReader(io.RawIOBase):
+    """N-Triples lines as a binary file, read a few thousand lines at a time: what Oxigraph's loaders
+    read without the whole text in memory."""
+
+    def __init__(self, lines: Iterable[str], chunk: int = 20000) -> None:
+        super().__init__()
+        self._lines = iter(lines)
+        self._chunk = chunk
+        self._buf = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:  # type: ignore[no-untyped-def, override]
+        if not self._buf:
+            batch = list(itertools.islice(self._lines, self._chunk))
+            if not batch:
+                return 0
+            self._buf = memoryview("".join(line + "\n" for line in batch).encode("utf-8"))
+        n = min(len(b), len(self._buf))
+        b[:n] = self._buf[:n]
+        self._buf = self._buf[n:]
+        return n
 
 
 def compile_dataset(
@@ -114,10 +198,21 @@ def compile_dataset(
     say = progress or (lambda _msg: None)
     say(f"parsing {len(inputs.rdf)} files")
     asserted = parse_files(inputs.rdf)
+    release_memory()
     say("deriving the consensus view")
     consensus = consensus_view(asserted, inputs.consensus_query.read_text(encoding="utf-8"))
     say(f"reasoning ({reasoner}, {'OWL 2 RL' if profile == 'owlrl' else 'RDFS'})")
-    inferred = entailments(asserted | consensus, reasoner=reasoner, profile=profile,  # type: ignore[arg-type]
+    # reasoning reads asserted and consensus together: added in place, not copied (at 1000 times our data
+    # a union is another 2 GB), and taken out again after (the consensus view shares no triple with them)
+    given = asserted
+    given |= consensus
+    inferred = entailments(given, reasoner=reasoner, profile=profile,  # type: ignore[arg-type]
                            progress=progress)
-    lines = {ASSERTED_GRAPH: sorted(asserted), CONSENSUS_GRAPH: sorted(consensus), INFERRED_GRAPH: sorted(inferred)}
+    given -= consensus
+    release_memory()
+    # each set is dropped as soon as its sorted list is made: the lines are shared, the tables are not
+    lines = {}
+    for name, graph in ((ASSERTED_GRAPH, asserted), (CONSENSUS_GRAPH, consensus), (INFERRED_GRAPH, inferred)):
+        lines[name] = sorted(graph)
+        graph.clear()
     return BuiltDataset(lines, inputs.key())

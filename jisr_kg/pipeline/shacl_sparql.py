@@ -509,11 +509,14 @@ def unsafe_literal(lexical: str, xsd_type: str) -> bool:
     return True  # a date or time in a form not known to be kept: be safe
 
 
-def unsafe_lines(graphs) -> str | None:  # iterable of lists of N-Triples lines
+def unsafe_lines(graphs) -> str | None:  # iterable of iterables of N-Triples lines
     """Why these triples must be validated by pyshacl (a literal the store would rewrite), or None."""
+    import itertools
+
     for lines in graphs:
-        for i in range(0, len(lines), 20000):
-            chunk = "\n".join(lines[i : i + 20000])
+        it = iter(lines)  # in chunks, not slices: the lines may be read from a file (dataset.FileLines)
+        while chunk_lines := list(itertools.islice(it, 20000)):
+            chunk = "\n".join(chunk_lines)
             if "^^<http://www.w3.org/2001/XMLSchema#" not in chunk:
                 continue
             for m in _TYPED.finditer(chunk):

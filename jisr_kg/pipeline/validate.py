@@ -263,12 +263,11 @@ def _store_of(built: BuiltDataset):  # (pyoxigraph.Store, whether to query the u
             return ox.Store.read_only(str(cache.store_path(built.key))), True
         except OSError:
             pass
+    from jisr_kg.pipeline.dataset import LinesReader
+
     store = ox.Store()
-    for name in built.names():
-        lines = built.lines[name]
-        for i in range(0, len(lines), 50000):
-            store.bulk_load("".join(line + "\n" for line in lines[i : i + 50000]).encode("utf-8"),
-                            format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(name))
+    for name in built.names():  # a few thousand lines at a time (the lines may be read from a file)
+        store.load(input=LinesReader(built.lines[name]), format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(name))
     return store, True
 
 

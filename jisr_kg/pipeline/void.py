@@ -10,6 +10,9 @@ has no auto-named prefix (ns1:).
 
 from __future__ import annotations
 
+import heapq
+from collections.abc import Iterable
+
 import rdflib
 from rdflib import OWL, RDF, XSD, BNode, Literal, URIRef
 
@@ -63,7 +66,7 @@ def describe(built: BuiltDataset, files: dict[str, tuple[int, str]]) -> bytes:
     g.add((ds, DCT.conformsTo, URIRef(ONTOLOGY)))
     g.add((ds, VOID.uriSpace, Literal(ID)))
     g.add((ds, VOID.vocabulary, URIRef(PREFIXES["jkg"])))
-    _counts(g, ds, [line for name in built.names() for line in built.lines[name]])
+    _counts(g, ds, heapq.merge(*(built.lines[name] for name in built.names())))
     for name in built.names():
         part = URIRef(name)
         g.add((ds, VOID.subset, part))
@@ -97,11 +100,23 @@ def describe(built: BuiltDataset, files: dict[str, tuple[int, str]]) -> bytes:
     return g.serialize(format="turtle", encoding="utf-8")
 
 
-def _counts(g: rdflib.Graph, node: URIRef, lines: list[str]) -> None:
-    """Triples, distinct IRI subjects and distinct properties of a graph (given as N-Triples lines,
-    which share none across graphs)."""
-    terms = [line.split(" ", 2) for line in lines]
-    subjects = {t[0] for t in terms if t[0].startswith("<")}
-    g.add((node, VOID.triples, Literal(len(lines), datatype=XSD.integer)))
-    g.add((node, VOID.distinctSubjects, Literal(len(subjects), datatype=XSD.integer)))
-    g.add((node, VOID.properties, Literal(len({t[1] for t in terms}), datatype=XSD.integer)))
+def _counts(g: rdflib.Graph, node: URIRef, lines: Iterable[str]) -> None:
+    """Triples, distinct IRI subjects and distinct properties of a graph, given as sorted N-Triples lines.
+
+    Counted as the lines go by, nothing kept but the properties: in sorted lines the triples of a
+    subject are together (they all begin with the subject and a space, which no subject holds), so
+    the distinct subjects are the changes of subject. Splitting every line at once took more memory
+    than the lines themselves (4 GB at 1000 times our data)."""
+    triples = subjects = 0
+    properties: set[str] = set()
+    last = None
+    for line in lines:
+        triples += 1
+        i = line.index(" ")
+        if line[0] == "<" and (last is None or not line.startswith(last)):
+            subjects += 1
+            last = line[: i + 1]
+        properties.add(line[i + 1: line.index(" ", i + 1)])
+    g.add((node, VOID.triples, Literal(triples, datatype=XSD.integer)))
+    g.add((node, VOID.distinctSubjects, Literal(subjects, datatype=XSD.integer)))
+    g.add((node, VOID.properties, Literal(len(properties), datatype=XSD.integer)))

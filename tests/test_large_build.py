@@ -1,0 +1,129 @@
+"""What a large build does differently to bound its memory (docs/decisions/0022-build-memory.md) gives
+the same bytes as the small path: the release written from the cache entry's files, the lines read back
+from a file, the rules reasoner reading only the triples a rule can use, the VoID counts made as the
+lines go by."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import pytest
+
+from jisr_kg.pipeline import build, cache, validate
+from jisr_kg.pipeline.build import build_release
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def test_a_large_release_is_written_from_the_cache_files_with_the_same_bytes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    small = build_release(tmp_path / "small")
+    used: list[str] = []
+    file_backed = cache.file_backed
+
+    def spy(key: str):  # returns dataset.BuiltDataset or None
+        used.append(key)
+        return file_backed(key)
+
+    # what happens above 3 million triples, here with our data: the release and the validation both
+    # read the entry's files (and the validator its on-disk store)
+    monkeypatch.setattr(build, "RELEASE_FROM_FILES_MIN", 0)
+    monkeypatch.setattr(validate, "IN_MEMORY_MAX", 0)
+    monkeypatch.setattr(cache, "file_backed", spy)
+    # a new output folder, so that the release is written again (the validation report comes from the
+    # cache, so validate once more without it, on the files)
+    large = build_release(tmp_path / "large")
+    assert used, "the release was not written from the cache files"
+    assert _digests(tmp_path / "large") == _digests(tmp_path / "small")
+    assert (large.triples, large.violations, large.warnings) == (small.triples, small.violations, small.warnings)
+    on_files = cache.file_backed(used[0])
+    assert on_files is not None
+    report = validate.validate_dataset(on_files, use_cache=False)
+    assert report.results == validate.validate_dataset(build.build_dataset(), use_cache=False).results
+
+
+def test_file_lines_give_back_every_line_across_blocks(tmp_path: Path) -> None:
+    from jisr_kg.pipeline.dataset import FileLines
+
+    # multi-byte characters, a U+2028 (not a line end in N-Triples) and lines that cross the 1 MiB blocks
+    lines = [f'<http://example.org/s{i}> <http://example.org/p> "ḩalab \u2028 {"x" * (i % 997)}" .'
+             for i in range(6000)]
+    path = tmp_path / "g.nt"
+    path.write_bytes("".join(line + "\n" for line in lines).encode("utf-8"))
+    assert path.stat().st_size > 3 * (1 << 20)
+    read = FileLines(path, len(lines))
+    assert len(read) == len(lines)
+    assert list(read) == lines
+    assert list(read) == lines  # read again, from the start
+
+
+def test_the_lines_reader_gives_oxigraph_the_lines() -> None:
+    import pyoxigraph as ox
+
+    from jisr_kg.pipeline.dataset import LinesReader
+
+    lines = [f"<http://example.org/s{i}> <http://example.org/p> \"{i} \u00e9\" ." for i in range(50001)]
+    store = ox.Store()
+    store.load(input=LinesReader(iter(lines), chunk=7), format=ox.RdfFormat.N_TRIPLES)
+    assert sorted(f"{q.subject} {q.predicate} {q.object} ." for q in store) == sorted(lines)
+
+
+def test_void_counts_as_the_lines_go_by_equal_counting_them_all(built) -> None:
+    import heapq
+
+    import rdflib
+
+    from jisr_kg.pipeline.void import VOID, _counts
+
+    def counted(lines) -> tuple[int, ...]:
+        g, node = rdflib.Graph(), rdflib.URIRef("urn:x")
+        _counts(g, node, lines)
+        return tuple(int(g.value(node, VOID[k])) for k in ("triples", "distinctSubjects", "properties"))
+
+    graphs = [built.lines[name] for name in built.names()]
+    for lines in [*graphs, list(heapq.merge(*graphs))]:
+        terms = [line.split(" ", 2) for line in lines]
+        expected = (len(lines), len({t[0] for t in terms if t[0].startswith("<")}), len({t[1] for t in terms}))
+        assert counted(iter(lines)) == expected
+
+
+def test_the_rules_read_only_the_triples_a_rule_can_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A triple whose predicate no rule reads or derives is never split into terms; the entailments
+    are those of the whole graph (tests/test_reasoning.py compares them with owlrl's)."""
+    from jisr_kg.pipeline import reason
+
+    ex = "http://example.org/"
+    a = f"<{reason.rules.RDF}type>"
+    lines = {
+        f"<{ex}p> <{reason.rules.RDFS}domain> <{ex}C> .",
+        f"<{ex}x> <{ex}p> <{ex}y> .",
+        f'<{ex}x> <{ex}note> "a note" .',  # no rule reads ex:note
+    }
+    seen: list[tuple[str, str, str]] = []
+    instances = reason._instances
+
+    def spy(given: Iterable[str], used: set[str]) -> Iterator[tuple[str, str, str]]:
+        for t in instances(given, used):
+            seen.append(t)
+            yield t
+
+    monkeypatch.setattr(reason, "_instances", spy)
+    inferred = reason.entailments(lines)
+    assert f"<{ex}x> {a} <{ex}C> ." in inferred
+    assert not [line for line in inferred if f"<{ex}note>" in line]
+    assert [t[1] for t in seen] == [f"<{ex}p>"]
+
+
+def test_unsafe_lines_reads_any_iterable() -> None:
+    from jisr_kg.pipeline import shacl_sparql
+
+    bad = '<http://example.org/s> <http://example.org/p> "1791.0"^^<http://www.w3.org/2001/XMLSchema#decimal> .'
+    good = [f'<http://example.org/s{i}> <http://example.org/p> "{i}"^^<http://www.w3.org/2001/XMLSchema#integer> .'
+            for i in range(45000)]
+    for lines in ([*good, bad], [bad, *good], good):
+        assert shacl_sparql.unsafe_lines([iter(lines)]) == shacl_sparql.unsafe_lines([lines])
+        assert (shacl_sparql.unsafe_lines([iter(lines)]) is None) == (bad not in lines)
