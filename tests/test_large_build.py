@@ -127,3 +127,28 @@ def test_unsafe_lines_reads_any_iterable() -> None:
     for lines in ([*good, bad], [bad, *good], good):
         assert shacl_sparql.unsafe_lines([iter(lines)]) == shacl_sparql.unsafe_lines([lines])
         assert (shacl_sparql.unsafe_lines([iter(lines)]) is None) == (bad not in lines)
+
+
+@pytest.mark.parametrize("infer", [False, True])
+def test_the_json_ld_stream_is_json_dumps_of_the_whole_document(built, infer: bool) -> None:
+    """The streamed JSON-LD puts each node together from its strings: the bytes must stay those of
+    json.dumps(doc, ensure_ascii=False, indent=2) of the whole document (`export._jsonld`)."""
+    import io
+
+    from jisr_kg.pipeline import export
+
+    out = io.BytesIO()
+    export.stream_export(built, "jsonld", out, infer=infer)
+    assert out.getvalue() == export.export(built, "jsonld", infer=infer)
+    # and on nodes with every kind of value: a blank node, a language, a datatype, quotes and controls
+    lines = sorted([
+        '<http://example.org/a> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <http://example.org/C> .',
+        '<http://example.org/a> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> "not a class" .',
+        '<http://example.org/a> <http://example.org/p> _:b0 .',
+        '<http://example.org/a> <http://example.org/p> "x \\"q\\" \\u0001 \\t ḩ"@ar .',
+        '<http://example.org/a> <http://example.org/q> "5"^^<http://www.w3.org/2001/XMLSchema#integer> .',
+        '_:b0 <http://example.org/p> "plain" .',
+    ])
+    out = io.BytesIO()
+    export.stream_lines(lambda: iter(lines), "jsonld", out)
+    assert out.getvalue() == export.write_lines(lines, "jsonld")

@@ -255,12 +255,21 @@ def _jsonld(triples) -> bytes:  # pyoxigraph triples, sorted
 
 def _jsonld_stream(triples, out: BinaryIO) -> None:  # pyoxigraph triples, sorted
     """`_jsonld`, one node object at a time: the lines are sorted, so each subject's triples are
-    together, and the bytes are those of json.dumps(doc, indent=2) of the whole document."""
+    together, and the bytes are those of json.dumps(doc, indent=2) of the whole document.
+
+    Each node is written as json.dumps(node, ensure_ascii=False, indent=2) writes it, but put together
+    here from its strings (each escaped by json's own C function): with `indent`, json.dumps runs its
+    pure-Python encoder, which took most of the time of the JSON-LD export. The shapes are few and
+    fixed (a node: "@id", "@type" and properties, each a list; a value: an object of strings), and
+    tests/test_large_build.py compares the two on every node of our data."""
     import pyoxigraph as ox
 
     head = json.dumps({"@context": dict(PREFIXES), "@graph": []}, ensure_ascii=False, indent=2)
     assert head.endswith('"@graph": []\n}')
+    quote = _json_string
+    named, blank = ox.NamedNode, ox.BlankNode
     curie: dict[str, str] = {}
+    rendered: dict[object, str] = {}  # a value's object, as written at its depth
 
     def short(iri: str) -> str:
         found = curie.get(iri)
@@ -270,41 +279,70 @@ def _jsonld_stream(triples, out: BinaryIO) -> None:  # pyoxigraph triples, sorte
             found = curie[iri] = _curie(iri)
         return found
 
-    def value(t) -> dict[str, str]:
-        if isinstance(t, ox.NamedNode):
-            return {"@id": short(t.value)}
-        if isinstance(t, ox.BlankNode):
-            return {"@id": f"_:{t.value}"}
-        if t.language:
-            return {"@value": t.value, "@language": t.language}
-        if t.datatype.value != XSD_STRING:
-            return {"@value": t.value, "@type": short(t.datatype.value)}
-        return {"@value": t.value}
+    def value(t) -> str:
+        found = rendered.get(t)
+        if found is None:
+            if len(rendered) > 100000:
+                rendered.clear()
+            if type(t) is named:
+                pairs = [("@id", short(t.value))]
+            elif type(t) is blank:
+                pairs = [("@id", f"_:{t.value}")]
+            elif t.language:
+                pairs = [("@value", t.value), ("@language", t.language)]
+            elif t.datatype.value != XSD_STRING:
+                pairs = [("@value", t.value), ("@type", short(t.datatype.value))]
+            else:
+                pairs = [("@value", t.value)]
+            found = rendered[t] = ("{" + ",".join(f"{_VALUE_INDENT}{quote(k)}: {quote(v)}" for k, v in pairs)
+                                   + _ITEM_INDENT + "}")
+        return found
 
     first = True
-    node: dict[str, object] | None = None
+    node_id = ""
+    props: dict[str, list[str]] = {}
     key = None
 
-    def flush(node: dict[str, object]) -> None:
+    def flush() -> None:
         nonlocal first
-        text = json.dumps(node, ensure_ascii=False, indent=2).replace("\n", "\n    ")
-        out.write(((head[: -len("]\n}")] if first else ",") + "\n    " + text).encode("utf-8"))
+        members = [f"{_KEY_INDENT}\"@id\": {node_id}"]
+        members += [f"{_KEY_INDENT}{quote(k)}: [" + ",".join(_ITEM_INDENT + item for item in items) + _KEY_INDENT + "]"
+                    for k, items in props.items()]
+        text = "{" + ",".join(members) + _BASE_INDENT + "}"
+        out.write(((head[: -len("]\n}")] if first else ",") + _BASE_INDENT + text).encode("utf-8"))
         first = False
 
     for t in triples:
         s, p, o = t.subject, t.predicate.value, t.object
-        if node is None or s.value != key:
-            if node is not None:
-                flush(node)
+        if key is None or s.value != key:
+            if key is not None:
+                flush()
             key = s.value
-            node = {"@id": short(s.value) if isinstance(s, ox.NamedNode) else f"_:{s.value}"}
-        if p == RDF_TYPE and isinstance(o, ox.NamedNode):
-            node.setdefault("@type", []).append(short(o.value))  # type: ignore[union-attr]
+            node_id = quote(short(s.value) if type(s) is named else f"_:{s.value}")
+            props = {}
+        if p == RDF_TYPE and type(o) is named:
+            props.setdefault("@type", []).append(quote(short(o.value)))
         else:
-            node.setdefault(short(p), []).append(value(o))  # type: ignore[union-attr]
-    if node is not None:
-        flush(node)
+            props.setdefault(short(p), []).append(value(o))
+    if key is not None:
+        flush()
     out.write(((head + "\n") if first else "\n  ]\n}\n").encode("utf-8"))
+
+
+# A node object of "@graph" as json.dumps(..., indent=2) indents it there: its members at 6 spaces,
+# their list items at 8, a value object's members at 10, each closing bracket at its opener's depth.
+_BASE_INDENT = "\n    "
+_KEY_INDENT = _BASE_INDENT + "  "
+_ITEM_INDENT = _KEY_INDENT + "  "
+_VALUE_INDENT = _ITEM_INDENT + "  "
+
+
+def _json_string(text: str) -> str:
+    """A string as json.dumps(..., ensure_ascii=False) writes it."""
+    return _ENCODE(text)
+
+
+_ENCODE = json.encoder.encode_basestring  # type: ignore[attr-defined]
 
 
 RDF_TYPE = RDF + "type"
