@@ -152,3 +152,17 @@ def test_the_json_ld_stream_is_json_dumps_of_the_whole_document(built, infer: bo
     out = io.BytesIO()
     export.stream_lines(lambda: iter(lines), "jsonld", out)
     assert out.getvalue() == export.write_lines(lines, "jsonld")
+
+
+@pytest.mark.parametrize("fmt", ["turtle", "trig", "xml"])
+def test_the_prefixes_found_once_per_graph_are_those_of_each_file(built, fmt: str) -> None:
+    """`stream_export` finds the prefixes of each graph once and gives the union to each file: every
+    file declares exactly the prefixes its own triples use, as `export` (which searches its text) does."""
+    import io
+
+    from jisr_kg.pipeline import export
+
+    for infer in (False, True, False):  # the second asserted-only file uses what the first found
+        out = io.BytesIO()
+        export.stream_export(built, fmt, out, infer=infer)
+        assert out.getvalue() == export.export(built, fmt, infer=infer)
