@@ -166,3 +166,38 @@ def test_the_prefixes_found_once_per_graph_are_those_of_each_file(built, fmt: st
         out = io.BytesIO()
         export.stream_export(built, fmt, out, infer=infer)
         assert out.getvalue() == export.export(built, fmt, infer=infer)
+
+
+def _unsafe_by_regex(graphs) -> str | None:  # the scan as it was: the regular expression over the text
+    from jisr_kg.pipeline import shacl_sparql
+
+    for lines in graphs:
+        for m in shacl_sparql._TYPED.finditer("\n".join(lines)):
+            if m.group(2) != "string" and shacl_sparql.unsafe_literal(m.group(1), m.group(2)):
+                return f"the data has {m.group(0)[:80]}, which the store would rewrite"
+    return None
+
+
+def test_the_literal_scan_finds_what_the_regular_expression_finds(built) -> None:
+    """`unsafe_lines` finds typed XSD literals by string search, line by line: the same first
+    literal, so the same choice of validator and the same note, as the regular expression it replaced."""
+    from jisr_kg.pipeline import shacl_sparql
+
+    xsd = "http://www.w3.org/2001/XMLSchema#"
+    ours = [line for name in built.names() for line in built.lines[name]]
+    tricky = [
+        f'<http://e.org/a> <http://e.org/p> "a \\"1.0\\"^^<{xsd}decimal> b" .',  # the form inside a plain literal
+        f'<http://e.org/a> <http://e.org/p> "a \\"1.0\\"^^<{xsd}decimal> b"@en .',
+        f'<http://e.org/a> <http://e.org/p> "x \\"1.0\\"^^<{xsd}decimal> y"^^<http://e.org/t> .',
+        f'_:b1 <http://e.org/p> "q\\\\"^^<{xsd}integer> .',  # an escaped backslash before the closing quote
+        f'<http://e.org/a> <http://e.org/p> "2"^^<{xsd}gYear2> .',  # not a name of letters
+        f'<http://e.org/a> <http://e.org/p> ""^^<{xsd}integer> .',
+        f'<http://e.org/a> <http://e.org/p> "1"^^<{xsd}string> .',
+    ]
+    bad = [f'<http://e.org/a> <http://e.org/p> "{lex}"^^<{xsd}{name}> .'
+           for lex, name in [("1791.0", "decimal"), ("01", "integer"), ("1.5", "float"), ("true ", "boolean"),
+                             ("2011-06-04T10:00:00.0Z", "dateTime"), ("x", "integer")]]
+    cases = [[ours], [tricky], [ours, tricky]] + [[ours[:500], [*tricky, b], ours[500:]] for b in bad]
+    for graphs in cases:
+        assert shacl_sparql.unsafe_lines(iter(g) for g in graphs) == _unsafe_by_regex(graphs)
+    assert any(_unsafe_by_regex([[b]]) for b in bad)

@@ -510,19 +510,29 @@ def unsafe_literal(lexical: str, xsd_type: str) -> bool:
 
 
 def unsafe_lines(graphs) -> str | None:  # iterable of iterables of N-Triples lines
-    """Why these triples must be validated by pyshacl (a literal the store would rewrite), or None."""
-    import itertools
+    """Why these triples must be validated by pyshacl (a literal the store would rewrite), or None.
 
+    Read a line at a time, with plain string search: the object is the last term of a line and its
+    subject and predicate hold no quote, so a typed XSD literal is the line from its first quote to
+    the last `"^^<...XMLSchema#` and ends it. This finds exactly what `_TYPED` finds (the regular
+    expression, run over every line, took a third of the validation's time)."""
+    marker = _XSD_MARKER
+    skip = len(marker)
     for lines in graphs:
-        it = iter(lines)  # in chunks, not slices: the lines may be read from a file (dataset.FileLines)
-        while chunk_lines := list(itertools.islice(it, 20000)):
-            chunk = "\n".join(chunk_lines)
-            if "^^<http://www.w3.org/2001/XMLSchema#" not in chunk:
+        for line in lines:
+            k = line.rfind(marker)
+            if k < 0 or not line.endswith("> ."):
                 continue
-            for m in _TYPED.finditer(chunk):
-                if m.group(2) != "string" and unsafe_literal(m.group(1), m.group(2)):
-                    return f"the data has {m.group(0)[:80]}, which the store would rewrite"
+            name = line[k + skip:-3]
+            if name == "string" or not (name.isascii() and name.isalpha()):
+                continue
+            start = line.index('"')
+            if unsafe_literal(line[start + 1:k], name):
+                return f"the data has {line[start:-2][:80]}, which the store would rewrite"
     return None
+
+
+_XSD_MARKER = '"^^<http://www.w3.org/2001/XMLSchema#'
 
 
 def unsafe_terms(terms) -> str | None:  # iterable of pyoxigraph terms
