@@ -180,7 +180,7 @@ def save(built, progress: Progress | None = None) -> Path | None:  # BuiltDatase
 def _chunks(lines: list[str], size: int = 20000) -> Iterator[bytes]:
     """N-Triples text of `lines`, a few thousand lines at a time (never the whole file in memory)."""
     for i in range(0, len(lines), size):
-        yield "".join(line + "\n" for line in lines[i : i + size]).encode("utf-8")
+        yield ("\n".join(lines[i : i + size]) + "\n").encode("utf-8")
 
 
 def load(key: str, progress: Progress | None = None):  # returns BuiltDataset or None

@@ -177,7 +177,7 @@ class LinesReader(io.RawIOBase):
             batch = list(itertools.islice(self._lines, self._chunk))
             if not batch:
                 return 0
-            self._buf = memoryview("".join(line + "\n" for line in batch).encode("utf-8"))
+            self._buf = memoryview(("\n".join(batch) + "\n").encode("utf-8"))
         n = min(len(b), len(self._buf))
         b[:n] = self._buf[:n]
         self._buf = self._buf[n:]
