@@ -110,30 +110,23 @@ def _rules(given: AbstractSet[str], progress: Progress | None) -> Iterable[Tripl
     return itertools.chain(closed, derived)
 
 
-def _predicate(line: str) -> tuple[int, int]:
-    """Where the predicate of an N-Triples line starts and ends (a subject holds no space)."""
-    i = line.index(" ")
-    return i + 1, line.index(" ", i + 1)
-
-
 def _schema_and_samples(given: Iterable[str]) -> tuple[list[Triple], list[Triple]]:
     """The schema triples (`rules.is_schema`), and `_samples`, in one pass over the lines."""
     schema: list[Triple] = []
     samples: dict[str, Triple] = {}
     vocabulary: dict[str, bool] = {}  # predicate -> whether its triples are schema (rdf:type: by object)
     for line in given:
-        i, j = _predicate(line)
-        p = line[i:j]
+        # the terms with " ." after the object (a subject or predicate holds no space); split in C
+        s, p, rest = line.split(" ", 2)
         is_vocabulary = vocabulary.get(p)
         if is_vocabulary is None:
             is_vocabulary = vocabulary[p] = p != TYPE and rules.is_schema("", _iri(p), "")
-        if is_vocabulary or (p == TYPE and rules.meaningful(_iri(line[j + 1:-2]))):
-            schema.append(split(line))
-        if '"' in line:  # an IRI or blank node never holds a quote: the object is a literal
-            o = line[j + 1:-2]
-            datatype = _datatype(o)
+        if is_vocabulary or (p == TYPE and rules.meaningful(_iri(rest[:-2]))):
+            schema.append((s, p, rest[:-2]))
+        if rest[0] == '"':
+            datatype = _datatype(rest[:-2])
             if datatype not in samples:
-                samples[datatype] = split(line)
+                samples[datatype] = (s, p, rest[:-2])
     return schema, list(samples.values())
 
 
@@ -143,11 +136,10 @@ def _instances(given: Iterable[str], used: set[str]) -> Iterator[Triple]:
     share = terms.setdefault
     schema: dict[str, bool] = {}
     for line in given:
-        i, j = _predicate(line)
-        p = line[i:j]
+        s, p, rest = line.split(" ", 2)
         if p not in used:
             continue
-        s, o = line[: i - 1], line[j + 1:-2]
+        o = rest[:-2]
         is_schema = schema.get(p)
         if is_schema is None:
             is_schema = schema[p] = p != TYPE and rules.is_schema("", _iri(p), "")
