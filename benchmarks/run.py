@@ -791,7 +791,8 @@ def markdown(doc: dict) -> str:
                 cells = [fmt_s(ph.get(name)) for name in ("start-up, imports, hashing the inputs",
                                                           *[b for _a, b in BUILD_PHASES])]
                 lines.append(f"| {k}x {reasoner} | " + " | ".join(cells) + f" | {fmt_s(sum(ph.values()))} |")
-    lines += ["", "Stored queries, each a new process on the same store (`jisr-kg query NAME` "
+    scales = [k for k in scales if doc["scales"][k]["queries"]]  # not the --build-only or --focus ones
+    lines += [] if not scales else ["", "Stored queries, each a new process on the same store (`jisr-kg query NAME` "
               "with a warm cache, against `oxigraph query --union-default-graph` on a copy of the "
               "cached store); jisr-kg time / oxigraph time:", "",
               "| query | " + " | ".join(f"{k}x jisr-kg | {k}x oxigraph | ratio" for k in scales) + " |",
