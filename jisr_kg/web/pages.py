@@ -81,7 +81,7 @@ _NONE = Markup('<span class="none">(none)</span>')
 def ref(context: Any, r: Any) -> Markup:
     """A link to a thing (a `Reader.ref` dict, or a literal): what the templates write as `{{ ref(r) }}`.
     A function rather than a Jinja macro because a page has hundreds of them (every triple, every claim's
-    claimant, subject and object) and a macro call costs ten times as much."""
+    claimant, subject and object) and a macro call costs three times as much."""
     if r is None:
         return _NONE
     if r.get("path"):
