@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, children
 from conftest import jisr as run_jisr
 from jisr_kg import api
 from jisr_kg.errors import QueryError, UsageError
@@ -60,14 +60,6 @@ def start(*args: str, stdin: str) -> subprocess.Popen:
     p.stdin.write(stdin.encode())
     p.stdin.close()
     return p
-
-
-def children(pid: int) -> list[int]:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(c) for c in f.read().split()]
-    except OSError:
-        return []
 
 
 def session(sid: int) -> list[str]:

@@ -22,7 +22,7 @@ import httpx
 import pytest
 import rdflib
 
-from conftest import ROOT
+from conftest import ROOT, children
 from jisr_kg.api import run_query
 from jisr_kg.rdf.namespaces import ASSERTED_GRAPH, CONSENSUS_GRAPH, INFERRED_GRAPH
 from jisr_kg.rdf.terms import Term
@@ -503,15 +503,12 @@ def test_runaway_query_is_stopped_and_does_not_slow_others(server: str) -> None:
 
 def _workers_of(pid: int) -> list[int]:
     out = []
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit():
-            try:
-                stat = (d / "stat").read_text()
-                cmd = (d / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid and b"jisr_kg.web.context" in cmd:
-                out.append(int(d.name))
+    for child in children(pid):
+        try:
+            if b"jisr_kg.web.context" in Path(f"/proc/{child}/cmdline").read_bytes():
+                out.append(child)
+        except OSError:  # it ended while we looked
+            continue
     return out
 
 

@@ -12,22 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, jisr
+from conftest import ROOT, children, jisr
 
 pytestmark = pytest.mark.slow  # a 10x copy of the data, built from a cold cache
-
-
-def children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
 
 
 @pytest.fixture(scope="module")
