@@ -408,13 +408,9 @@ def void_sizes(void: Path) -> dict[str, int]:
     import pyoxigraph as ox
 
     triples = ox.NamedNode("http://rdfs.org/ns/void#triples")
-    out = {}
-    for name in GRAPHS:
-        graph = ox.NamedNode(f"https://w3id.org/jisr-kg/graph/{name}")
-        for t in ox.parse(path=str(void), format=ox.RdfFormat.TURTLE):
-            if t.subject == graph and t.predicate == triples:
-                out[name] = int(t.object.value)
-    return out
+    graphs = {ox.NamedNode(f"https://w3id.org/jisr-kg/graph/{name}"): name for name in GRAPHS}
+    return {graphs[t.subject]: int(t.object.value) for t in ox.parse(path=str(void), format=ox.RdfFormat.TURTLE)
+            if t.predicate == triples and t.subject in graphs}
 
 
 def bench_scale(scale: int, args: argparse.Namespace, runner: Runner, results: dict, work: Path) -> dict:
