@@ -75,20 +75,15 @@ def test_the_lines_reader_gives_oxigraph_the_lines() -> None:
 def test_void_counts_as_the_lines_go_by_equal_counting_them_all(built) -> None:
     import heapq
 
-    import rdflib
-
-    from jisr_kg.pipeline.void import VOID, _counts
-
-    def counted(lines) -> tuple[int, ...]:
-        g, node = rdflib.Graph(), rdflib.URIRef("urn:x")
-        _counts(g, node, lines)
-        return tuple(int(g.value(node, VOID[k])) for k in ("triples", "distinctSubjects", "properties"))
+    from jisr_kg.pipeline.void import dataset_counts, graph_counts
 
     graphs = [built.lines[name] for name in built.names()]
-    for lines in [*graphs, list(heapq.merge(*graphs))]:
+    union = list(heapq.merge(*graphs))
+    for lines in [*graphs, union]:
         terms = [line.split(" ", 2) for line in lines]
         expected = (len(lines), len({t[0] for t in terms if t[0].startswith("<")}), len({t[1] for t in terms}))
-        assert counted(iter(lines)) == expected
+        assert graph_counts(iter(lines)) == expected
+    assert dataset_counts(built) == graph_counts(union)
 
 
 def test_the_rules_read_only_the_triples_a_rule_can_use(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -26,14 +26,16 @@ def build_dataset(
     profile: str = "owlrl",
     use_cache: bool = True,
     progress: Progress | None = None,
+    before_reasoning: Callable[..., object] | None = None,
 ):  # returns dataset.BuiltDataset
     """Load, derive the consensus view and reason, or take the result from the cache when the inputs
     have not changed. A damaged cache entry is rebuilt (with a note); commands that start together on
-    a cold cache build it once, the others wait for it."""
+    a cold cache build it once, the others wait for it. `before_reasoning`: see `compile_dataset`
+    (called only when the dataset is built, not when it comes from the cache)."""
     inp = _inputs(data, reasoner, profile)
     key = inp.key()
     if not use_cache:
-        return _compile(inp, reasoner, profile, progress)
+        return _compile(inp, reasoner, profile, progress, before_reasoning)
     if key in _LOADED:
         _LOADED[key] = _LOADED.pop(key)  # the most recently used goes last
         return _LOADED[key]
@@ -42,16 +44,18 @@ def build_dataset(
         with cache.lock(key, progress):
             cached = cache.load(key, progress)  # built by another process while this one waited
             if cached is None:
-                cached = _compile(inp, reasoner, profile, progress)
+                cached = _compile(inp, reasoner, profile, progress, before_reasoning)
                 cache.save(cached, progress)
     _remember(key, cached)
     return cached
 
 
-def _compile(inp: Inputs, reasoner: str, profile: str, progress: Progress | None):
+def _compile(inp: Inputs, reasoner: str, profile: str, progress: Progress | None,
+             before_reasoning: Callable[..., object] | None = None):
     from jisr_kg.pipeline.dataset import compile_dataset
 
-    return compile_dataset(inp, reasoner=reasoner, profile=profile, progress=progress)  # type: ignore[arg-type]
+    return compile_dataset(inp, reasoner=reasoner, profile=profile, progress=progress,  # type: ignore[arg-type]
+                           before_reasoning=before_reasoning)
 
 
 #: Datasets this process has loaded, by key, least recently used first: a library user (or a test)
@@ -155,9 +159,7 @@ def build_release(
     this build wrote before from the same inputs, shapes and validator, and that nobody has touched
     since (every file's size, mtime and inode as recorded), is left as it is."""
     from jisr_kg.fsutil import default_mode, mark, swap_in
-    from jisr_kg.pipeline.export import FORMATS, consensus_lines, stream_export, stream_lines
     from jisr_kg.pipeline.void import describe
-    from jisr_kg.rdf import formats
 
     say = progress or (lambda _msg: None)
     target = check_release_dir(out_dir, data)
@@ -167,42 +169,38 @@ def build_release(
     if same:
         say(f"{out_dir} holds the release of these inputs already")
         return summary
-    t = time.perf_counter()
-    built = _from_files_if_large(build_dataset(data, reasoner=reasoner, profile=profile, progress=progress))
-    summary.seconds["load and reason"] = time.perf_counter() - t
-    summary.triples = {name.rsplit("/", 1)[-1]: built.count(name) for name in built.names()}
-
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    # The work of the release is two lists of tasks (see `_release_tasks`): what needs no inferred
+    # triple, and the rest. A forked child starts on the first list while this process reasons; once
+    # the dataset is built, this process and the validating child take the tasks left in both lists,
+    # until none is left: the two cores stay busy whichever side has more work at this scale.
+    first, second = _TaskCounter(), _TaskCounter()
+    early = _EarlyChild(tmp, first)
     try:
-        # Every file of the release is one task; the parent takes tasks from the start of the list
-        # while the forked child validates, and the child takes them too once its validation is done,
-        # until none is left: the two cores stay busy whichever side has more work at this scale.
-        # The slowest files come first, so that the last task to finish is a short one.
-        tasks: list[tuple[str, Callable[[BinaryIO], object]]] = []
-        for fmt in sorted(FORMATS, key=lambda f: _EXPORT_ORDER.index(f) if f in _EXPORT_ORDER else len(_EXPORT_ORDER)):
-            ext = formats.rdf(fmt).extension
-            for infer in (True, False):
-                tasks.append((f"jisr-kg{'-inferred' if infer else ''}{ext}",
-                              lambda out, f=fmt, i=infer: stream_export(built, f, out, infer=i)))
-        tasks.append(("jisr-kg-consensus.ttl", lambda out: stream_lines(lambda: consensus_lines(built), "turtle", out)))
-        taken = _TaskCounter()
+        t = time.perf_counter()
+        built = build_dataset(data, reasoner=reasoner, profile=profile, progress=progress,
+                              before_reasoning=early.start)
+        built = _from_files_if_large(built)
+        summary.seconds["load and reason"] = time.perf_counter() - t
+        summary.triples = {name.rsplit("/", 1)[-1]: built.count(name) for name in built.names()}
+        lists = [(_release_tasks(built, tmp, inferred=False), first),
+                 (_release_tasks(built, tmp, inferred=True), second)]
 
-        def exports() -> dict[str, tuple[int, str]]:
-            t = time.perf_counter()
-            files: dict[str, tuple[int, str]] = {}
-            while (i := taken.next()) < len(tasks):
-                name, write = tasks[i]
-                files[name] = _write(tmp / name, write)
-            summary.seconds["export"] = time.perf_counter() - t
-            return files
+        def drain() -> dict[str, object]:
+            done: dict[str, object] = {}
+            for tasks, taken in lists:
+                while (i := taken.next()) < len(tasks):
+                    name, run = tasks[i]
+                    done[name] = run()
+            return done
 
         say("validating and exporting")
         t = time.perf_counter()
-        report, files, more = validate_beside(built, exports, validator=validator, progress=progress,
-                                              also=exports)
-        files.update(more)  # type: ignore[arg-type]
-        summary.seconds["validate"] = time.perf_counter() - t
+        report, done, more = validate_beside(built, drain, validator=validator, progress=progress, also=drain)
+        done.update(more)  # type: ignore[arg-type]
+        done.update(early.result())
+        summary.seconds["validate and export"] = time.perf_counter() - t
         summary.violations, summary.warnings = report.count("Violation"), report.count("Warning")
         if strict and report.has_violations:
             from jisr_kg.errors import CheckFailed
@@ -214,18 +212,21 @@ def build_release(
                               details=violations.format("text"))
 
         say(f"writing {out_dir}")
+        counts = {name[len(_COUNTS):]: value for name, value in done.items() if name.startswith(_COUNTS)}
+        files = {name: value for name, value in done.items() if not name.startswith(_COUNTS)}
         text = report.format("text").encode("utf-8")
         files["validation-report.txt"] = _write(tmp / "validation-report.txt", lambda out: out.write(text))
         # the schema the data follows and the shapes that checked it travel with the release, as they are
         for path in (*inp.ontology, inp.shapes):
             raw = path.read_bytes()
             files[path.name] = _write(tmp / path.name, lambda out, r=raw: out.write(r))
-        void = describe(built, files)
+        void = describe(built, files, counts)  # type: ignore[arg-type]
         files["void.ttl"] = _write(tmp / "void.ttl", lambda out: out.write(void))
         os.chmod(tmp, default_mode(directory=True))
         mark(tmp, "build")
         swap_in(tmp, target)
     finally:
+        early.stop()
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     summary.files = {name: size for name, (size, _digest) in sorted(files.items())}
@@ -256,8 +257,140 @@ def _from_files_if_large(built):  # dataset.BuiltDataset in and out
     return on_disk
 
 
-#: The export formats, slowest first (CPU at 10 and 100 times our data): see `build_release`.
+#: The export formats, slowest first (CPU at 10 and 100 times our data): see `_release_tasks`.
 _EXPORT_ORDER = ("jsonld", "trig", "xml", "turtle", "nquads", "ntriples")
+#: The names of the tasks that count a graph for the VoID description (the graph's IRI follows).
+_COUNTS = "counts "
+
+Task = tuple[str, Callable[[], object]]
+
+
+def _release_tasks(built, tmp: Path, *, inferred: bool) -> list[Task]:  # built: dataset.BuiltDataset
+    """The work of writing a release from `built` into `tmp`, as named tasks that any process holding
+    the same graphs can run, in any order: each file (its result: size and sha256) and the VoID
+    counts of each graph (`_COUNTS` + its IRI). `inferred=False`: the tasks that read no inferred
+    triple, which `built` need not hold yet; else the others. Slowest first, so that the last task to
+    finish is a short one."""
+    from jisr_kg.pipeline.export import FORMATS, consensus_lines, stream_export, stream_lines
+    from jisr_kg.pipeline.void import dataset_counts, graph_counts
+    from jisr_kg.rdf import formats
+    from jisr_kg.rdf.namespaces import ASSERTED_GRAPH, CONSENSUS_GRAPH, DATASET, INFERRED_GRAPH
+
+    def file(name: str, write: Callable[[BinaryIO], object]) -> Task:
+        return name, lambda: _write(tmp / name, write)
+
+    def counts(name: str) -> Task:
+        return _COUNTS + name, lambda: dataset_counts(built) if name == DATASET else graph_counts(built.lines[name])
+
+    order = sorted(FORMATS, key=lambda f: _EXPORT_ORDER.index(f) if f in _EXPORT_ORDER else len(_EXPORT_ORDER))
+    tasks = [file(f"jisr-kg{'-inferred' if inferred else ''}{formats.rdf(fmt).extension}",
+                  lambda out, f=fmt: stream_export(built, f, out, infer=inferred))
+             for fmt in order]
+    if inferred:
+        return [*tasks, counts(DATASET), counts(INFERRED_GRAPH)]
+    consensus = file("jisr-kg-consensus.ttl", lambda out: stream_lines(lambda: consensus_lines(built), "turtle", out))
+    return [consensus, *tasks, counts(ASSERTED_GRAPH), counts(CONSENSUS_GRAPH)]
+
+
+class _EarlyChild:
+    """A forked child that runs the release's first tasks (those that read no inferred triple) while
+    this process reasons, sharing them through `taken` with whoever takes the rest after reasoning.
+
+    Made with os.fork, not a multiprocessing pool: a pool's threads would keep `validate_beside` from
+    forking the validating child (a fork from a process with other threads may copy a held lock).
+    Not started where there is no fork, in a process with other threads (a server, a notebook),
+    or for a large dataset, where the child would copy the pages of every line it reads."""
+
+    def __init__(self, tmp: Path, taken: _TaskCounter) -> None:
+        self.tmp, self.taken = tmp, taken
+        self.pid: int | None = None
+        self.pipe: int | None = None
+
+    def start(self, built) -> None:  # dataset.BuiltDataset of the asserted and consensus graphs
+        import threading
+
+        if (not hasattr(os, "fork") or threading.active_count() > 1
+                or sum(built.count(name) for name in built.lines) > RELEASE_FROM_FILES_MIN):
+            return
+        tasks = _release_tasks(built, self.tmp, inferred=False)
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: never returns
+            os.close(read)
+            _run_child(tasks, self.taken, write)
+        os.close(write)
+        self.pid, self.pipe = pid, read
+
+    def result(self) -> dict[str, object]:
+        """What the child's tasks gave (waiting for it to finish); an error it met is raised here."""
+        if self.pid is None:
+            return {}
+        import pickle
+
+        with os.fdopen(self.pipe, "rb") as f:  # type: ignore[arg-type]
+            self.pipe = None
+            raw = f.read()
+        _, status = os.waitpid(self.pid, 0)
+        self.pid = None
+        from jisr_kg.errors import JisrError
+
+        try:
+            outcome = pickle.loads(raw)
+        except Exception:  # nothing, or half a message: the child was killed
+            raise JisrError(f"the process writing the release's files ended without finishing "
+                            f"({_ended(status)}); nothing was written") from None
+        if outcome[0] == "error":
+            raise JisrError(outcome[1], exit_code=outcome[2])
+        return outcome[1]
+
+    def stop(self) -> None:
+        """End the child if it still runs (the build failed or was interrupted), and wait for it."""
+        import signal
+
+        if self.pipe is not None:
+            os.close(self.pipe)
+            self.pipe = None
+        if self.pid is not None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+            self.pid = None
+
+
+def _run_child(tasks: list[Task], taken: _TaskCounter, pipe: int) -> None:
+    """The early child's whole life: take tasks until none is left, send back their results (or the
+    error that stopped them) through `pipe`, and exit without running the parent's clean-up."""
+    import pickle
+
+    from jisr_kg.errors import JisrError
+
+    code = 0
+    try:
+        _die_with_parent()
+        done = {}
+        while (i := taken.next()) < len(tasks):
+            name, run = tasks[i]
+            done[name] = run()
+        outcome: tuple = ("ok", done)
+    except JisrError as e:  # e.g. data that RDF/XML cannot carry: the parent says it, as if it met it
+        outcome = ("error", str(e), e.exit_code)
+    except BaseException as e:  # noqa: BLE001 - an interrupt, or a bug: the parent reports it
+        outcome, code = ("error", f"the process writing the release's files failed: {e!r}", 1), 1
+    try:
+        with os.fdopen(pipe, "wb") as f:
+            f.write(pickle.dumps(outcome))
+    finally:
+        os._exit(code)
+
+
+def _ended(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        import signal
+
+        return f"killed by {signal.Signals(os.WTERMSIG(status)).name}"
+    return f"exit status {os.waitstatus_to_exitcode(status)}"
 
 
 class _TaskCounter:

@@ -190,8 +190,13 @@ def compile_dataset(
     reasoner: str = "rules",
     profile: str = "owlrl",
     progress: Progress | None = None,
+    before_reasoning: Callable[[BuiltDataset], object] | None = None,
 ) -> BuiltDataset:
-    """Load the inputs, derive the consensus view and reason over both."""
+    """Load the inputs, derive the consensus view and reason over both.
+
+    `before_reasoning`, if given, is called with the asserted and consensus graphs (a dataset without
+    the inferred one) before reasoning starts: `build` writes the files that need no inferred triple
+    meanwhile, on the other core."""
     from jisr_kg.pipeline.load import parse_files
     from jisr_kg.pipeline.reason import entailments
 
@@ -201,6 +206,10 @@ def compile_dataset(
     release_memory()
     say("deriving the consensus view")
     consensus = consensus_view(asserted, inputs.consensus_query.read_text(encoding="utf-8"))
+    # sorted now, not after reasoning (the same work): what `before_reasoning` is given
+    lines: dict[str, list[str] | FileLines] = {ASSERTED_GRAPH: sorted(asserted), CONSENSUS_GRAPH: sorted(consensus)}
+    if before_reasoning is not None:
+        before_reasoning(BuiltDataset(dict(lines), ""))  # no key: it is not the whole build
     say(f"reasoning ({reasoner}, {'OWL 2 RL' if profile == 'owlrl' else 'RDFS'})")
     # reasoning reads asserted and consensus together: added in place, not copied (at 1000 times our data
     # a union is another 2 GB), and taken out again after (the consensus view shares no triple with them)
@@ -209,10 +218,11 @@ def compile_dataset(
     inferred = entailments(given, reasoner=reasoner, profile=profile,  # type: ignore[arg-type]
                            progress=progress)
     given -= consensus
+    # each set is dropped as soon as it is not needed: the lines are shared with the sorted lists, the
+    # tables are not
+    asserted.clear()
+    consensus.clear()
     release_memory()
-    # each set is dropped as soon as its sorted list is made: the lines are shared, the tables are not
-    lines = {}
-    for name, graph in ((ASSERTED_GRAPH, asserted), (CONSENSUS_GRAPH, consensus), (INFERRED_GRAPH, inferred)):
-        lines[name] = sorted(graph)
-        graph.clear()
+    lines[INFERRED_GRAPH] = sorted(inferred)
+    inferred.clear()
     return BuiltDataset(lines, inputs.key())

@@ -45,8 +45,19 @@ IANA_MEDIA_TYPES = "https://www.iana.org/assignments/media-types/"
 OTHER_MEDIA_TYPES = {".txt": "text/plain"}
 
 
-def describe(built: BuiltDataset, files: dict[str, tuple[int, str]]) -> bytes:
-    """VoID/DCAT Turtle for the built dataset; `files` maps each file name to (bytes, sha256)."""
+#: The VoID counts of one graph, or of the whole dataset: triples, distinct IRI subjects, properties.
+Counts = tuple[int, int, int]
+
+
+def describe(built: BuiltDataset, files: dict[str, tuple[int, str]],
+             counts: dict[str, Counts] | None = None) -> bytes:
+    """VoID/DCAT Turtle for the built dataset; `files` maps each file name to (bytes, sha256);
+    `counts` maps each graph's IRI and the dataset's (DATASET) to their `counts`, counted now where
+    not given (`build` counts them beside the exports)."""
+    counts = dict(counts or {})
+    for name in (DATASET, *built.names()):
+        if name not in counts:
+            counts[name] = dataset_counts(built) if name == DATASET else graph_counts(built.lines[name])
     g = new_graph()
     g.bind("spdx", SPDX)
     ds = URIRef(DATASET)
@@ -66,14 +77,14 @@ def describe(built: BuiltDataset, files: dict[str, tuple[int, str]]) -> bytes:
     g.add((ds, DCT.conformsTo, URIRef(ONTOLOGY)))
     g.add((ds, VOID.uriSpace, Literal(ID)))
     g.add((ds, VOID.vocabulary, URIRef(PREFIXES["jkg"])))
-    _counts(g, ds, heapq.merge(*(built.lines[name] for name in built.names())))
+    _add_counts(g, ds, counts[DATASET])
     for name in built.names():
         part = URIRef(name)
         g.add((ds, VOID.subset, part))
         g.add((part, RDF.type, VOID.Dataset))
         g.add((part, DCT.title, Literal({ASSERTED_GRAPH: "asserted triples", CONSENSUS_GRAPH: "consensus view",
                                          INFERRED_GRAPH: "OWL 2 RL entailments"}[name], lang="en")))
-        _counts(g, part, built.lines[name])
+        _add_counts(g, part, counts[name])
     for name, (size, digest) in sorted(files.items()):
         dist = URIRef(f"{DATASET}/distribution/{name}")
         url = URIRef(DOWNLOAD_BASE + name)
@@ -100,7 +111,12 @@ def describe(built: BuiltDataset, files: dict[str, tuple[int, str]]) -> bytes:
     return g.serialize(format="turtle", encoding="utf-8")
 
 
-def _counts(g: rdflib.Graph, node: URIRef, lines: Iterable[str]) -> None:
+def dataset_counts(built: BuiltDataset) -> Counts:
+    """`graph_counts` of the union of the graphs."""
+    return graph_counts(heapq.merge(*(built.lines[name] for name in built.names())))
+
+
+def graph_counts(lines: Iterable[str]) -> Counts:
     """Triples, distinct IRI subjects and distinct properties of a graph, given as sorted N-Triples lines.
 
     Counted as the lines go by, nothing kept but the properties: in sorted lines the triples of a
@@ -117,6 +133,11 @@ def _counts(g: rdflib.Graph, node: URIRef, lines: Iterable[str]) -> None:
             subjects += 1
             last = line[: i + 1]
         properties.add(line[i + 1: line.index(" ", i + 1)])
+    return triples, subjects, len(properties)
+
+
+def _add_counts(g: rdflib.Graph, node: URIRef, counts: Counts) -> None:
+    triples, subjects, properties = counts
     g.add((node, VOID.triples, Literal(triples, datatype=XSD.integer)))
     g.add((node, VOID.distinctSubjects, Literal(subjects, datatype=XSD.integer)))
-    g.add((node, VOID.properties, Literal(len(properties), datatype=XSD.integer)))
+    g.add((node, VOID.properties, Literal(properties, datatype=XSD.integer)))

@@ -1,0 +1,88 @@
+"""What a cold build does on the second core while it reasons: the files that read no inferred triple
+are written by a forked child meanwhile (`build._EarlyChild`), with the same bytes as a build that
+writes them all after reasoning, and a child that fails or dies fails the build with one line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import ROOT
+
+# Run in a fresh interpreter: the early child is forked only from a process without other threads,
+# and a pytest worker has some.
+WATCH = """
+import sys, time
+from pathlib import Path
+from jisr_kg.pipeline import build, reason
+
+out = Path(sys.argv[1])
+real = reason.entailments
+seen = []
+
+def entailments(*args, **kwargs):
+    # before reasoning: wait (at most 60 s) for the child's files to appear in the release's
+    # temporary folder
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not seen:
+        found = {p.name for p in out.parent.glob(f".{out.name}.*/*")}
+        if {"jisr-kg.nt", "jisr-kg.nq", "jisr-kg-consensus.ttl"} <= found:
+            seen.append(found)
+        time.sleep(0.02)
+    return real(*args, **kwargs)
+
+reason.entailments = entailments
+build.build_release(out)
+print("written while reasoning" if seen else "not written while reasoning")
+"""
+
+KILL = """
+import os, signal, sys
+from pathlib import Path
+from jisr_kg.errors import JisrError
+from jisr_kg.pipeline import build
+
+start = build._EarlyChild.start
+
+def start_and_kill(self, built):
+    start(self, built)
+    os.kill(self.pid, signal.SIGKILL)
+
+build._EarlyChild.start = start_and_kill
+try:
+    build.build_release(Path(sys.argv[1]))
+except JisrError as e:
+    print(e)
+"""
+
+
+def run(script: str, out: Path, cache: Path) -> str:
+    r = subprocess.run([sys.executable, "-c", script, str(out)], cwd=ROOT, capture_output=True, text=True,
+                       env={**os.environ, "JISR_KG_CACHE": str(cache)}, timeout=300)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.strip()
+
+
+def test_the_files_without_inferences_are_written_while_reasoning_with_the_same_bytes(tmp_path: Path) -> None:
+    cold = tmp_path / "cold"
+    assert run(WATCH, cold, tmp_path / "cache") == "written while reasoning"
+    # the same inputs again: the dataset comes from the cache, so nothing is reasoned and every file
+    # is written after it
+    warm = tmp_path / "warm"
+    assert run(WATCH, warm, tmp_path / "cache") == "not written while reasoning"
+    names = sorted(p.name for p in cold.iterdir())
+    assert names == sorted(p.name for p in warm.iterdir())
+    assert {"jisr-kg.nt", "jisr-kg-inferred.nt", "jisr-kg-consensus.ttl", "void.ttl"} <= set(names)
+    for name in names:
+        assert (cold / name).read_bytes() == (warm / name).read_bytes(), name
+
+
+def test_a_killed_early_child_fails_the_build_with_one_line_and_writes_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "dist"
+    message = run(KILL, out, tmp_path / "cache")
+    assert message == ("the process writing the release's files ended without finishing (killed by SIGKILL); "
+                       "nothing was written")
+    assert not out.exists()
+    assert list(tmp_path.glob(".dist.*")) == []
