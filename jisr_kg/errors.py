@@ -27,6 +27,11 @@ class JisrError(Exception):
         self.line = line
         self.column = column
 
+    def __reduce__(self) -> tuple:
+        # pickled whole (Exception's own pickling keeps only the message): an error met in a forked
+        # child of the build reaches the parent as it was raised
+        return _rebuild, (type(self), self.message, self.path, self.line, self.column, self.exit_code, self.details)
+
     def __str__(self) -> str:
         where = ""
         if self.path is not None:
@@ -62,3 +67,8 @@ class CheckFailed(JisrError):
     """The check ran and found a problem (violations in the data)."""
 
     exit_code = EXIT_FAILED
+
+
+def _rebuild(cls: type[JisrError], message: str, path: str | None, line: int | None, column: int | None,
+             exit_code: int, details: str | None) -> JisrError:
+    return cls(message, path=path, line=line, column=column, exit_code=exit_code, details=details)

@@ -1,6 +1,7 @@
-"""What a cold build does on the second core while it reasons: the files that read no inferred triple
-are written by a forked child meanwhile (`build._EarlyChild`), with the same bytes as a build that
-writes them all after reasoning, and a child that fails or dies fails the build with one line."""
+"""What a cold build does on the second core: a forked child parses half of large inputs, and another
+writes the files that read no inferred triple while the build reasons (`build._EarlyChild`). The
+results are those of one process doing it all, and a child that fails or dies fails the build with
+one line."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from conftest import ROOT
 
@@ -48,7 +51,7 @@ start = build._EarlyChild.start
 
 def start_and_kill(self, built):
     start(self, built)
-    os.kill(self.pid, signal.SIGKILL)
+    os.kill(self.child.pid, signal.SIGKILL)
 
 build._EarlyChild.start = start_and_kill
 try:
@@ -86,3 +89,54 @@ def test_a_killed_early_child_fails_the_build_with_one_line_and_writes_nothing(t
                        "nothing was written")
     assert not out.exists()
     assert list(tmp_path.glob(".dist.*")) == []
+
+
+@pytest.fixture
+def split_always(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Every parse split between two processes; the list counts the children forked."""
+    from jisr_kg.pipeline import dataset, forked
+
+    forks: list[int] = []
+
+    class Counted(forked.Forked):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            forks.append(self.pid)
+
+    monkeypatch.setattr(dataset, "PARSE_SPLIT_MIN", 0)
+    monkeypatch.setattr(forked, "Forked", Counted)
+    return forks
+
+
+def test_inputs_parsed_by_two_processes_give_the_triples_of_one(split_always: list[int]) -> None:
+    from jisr_kg.paths import inputs
+    from jisr_kg.pipeline.dataset import parse_inputs
+    from jisr_kg.pipeline.load import parse_files
+
+    paths = inputs().rdf
+    assert len(paths) > 2
+    assert parse_inputs(paths) == parse_files(paths)
+    assert len(split_always) == 1
+
+
+def test_a_bad_file_parsed_by_the_child_is_reported_as_by_one_process(tmp_path: Path,
+                                                                        split_always: list[int]) -> None:
+    from jisr_kg.errors import InputError
+    from jisr_kg.pipeline.dataset import parse_inputs
+    from jisr_kg.pipeline.load import parse_files
+
+    good = "<http://example.org/a> <http://example.org/p> _:b .\n"
+    for name, text in [("a.ttl", good), ("b.ttl", good), ("c.ttl", good + "<x> <y\n"), ("d.ttl", "@prefix\n")]:
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    paths = sorted(tmp_path.iterdir())
+    with pytest.raises(InputError) as one:
+        parse_files(paths)
+    with pytest.raises(InputError) as two:
+        parse_inputs(paths)
+    assert str(two.value) == str(one.value) and "c.ttl" in str(two.value)
+    assert two.value.exit_code == one.value.exit_code
+    # the first half bad as well: its error comes first, as in one process
+    (tmp_path / "a.ttl").write_text("<a> <b> <c\n", encoding="utf-8")
+    with pytest.raises(InputError) as first:
+        parse_inputs(paths)
+    assert "a.ttl" in str(first.value)

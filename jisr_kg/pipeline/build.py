@@ -295,102 +295,36 @@ def _release_tasks(built, tmp: Path, *, inferred: bool) -> list[Task]:  # built:
 class _EarlyChild:
     """A forked child that runs the release's first tasks (those that read no inferred triple) while
     this process reasons, sharing them through `taken` with whoever takes the rest after reasoning.
-
-    Made with os.fork, not a multiprocessing pool: a pool's threads would keep `validate_beside` from
-    forking the validating child (a fork from a process with other threads may copy a held lock).
-    Not started where there is no fork, in a process with other threads (a server, a notebook),
-    or for a large dataset, where the child would copy the pages of every line it reads."""
+    Not started where `forked.can_fork` says no, or for a large dataset, where the child would copy
+    the pages of every line it reads."""
 
     def __init__(self, tmp: Path, taken: _TaskCounter) -> None:
         self.tmp, self.taken = tmp, taken
-        self.pid: int | None = None
-        self.pipe: int | None = None
+        self.child = None  # forked.Forked
 
     def start(self, built) -> None:  # dataset.BuiltDataset of the asserted and consensus graphs
-        import threading
+        from jisr_kg.pipeline.forked import Forked, can_fork
 
-        if (not hasattr(os, "fork") or threading.active_count() > 1
-                or sum(built.count(name) for name in built.lines) > RELEASE_FROM_FILES_MIN):
+        if not can_fork() or sum(built.count(name) for name in built.lines) > RELEASE_FROM_FILES_MIN:
             return
         tasks = _release_tasks(built, self.tmp, inferred=False)
-        read, write = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child: never returns
-            os.close(read)
-            _run_child(tasks, self.taken, write)
-        os.close(write)
-        self.pid, self.pipe = pid, read
+
+        def work() -> dict[str, object]:
+            done = {}
+            while (i := self.taken.next()) < len(tasks):
+                name, run = tasks[i]
+                done[name] = run()
+            return done
+
+        self.child = Forked(work, "the process writing the release's files")
 
     def result(self) -> dict[str, object]:
         """What the child's tasks gave (waiting for it to finish); an error it met is raised here."""
-        if self.pid is None:
-            return {}
-        import pickle
-
-        with os.fdopen(self.pipe, "rb") as f:  # type: ignore[arg-type]
-            self.pipe = None
-            raw = f.read()
-        _, status = os.waitpid(self.pid, 0)
-        self.pid = None
-        from jisr_kg.errors import JisrError
-
-        try:
-            outcome = pickle.loads(raw)
-        except Exception:  # nothing, or half a message: the child was killed
-            raise JisrError(f"the process writing the release's files ended without finishing "
-                            f"({_ended(status)}); nothing was written") from None
-        if outcome[0] == "error":
-            raise JisrError(outcome[1], exit_code=outcome[2])
-        return outcome[1]
+        return {} if self.child is None else self.child.result()
 
     def stop(self) -> None:
-        """End the child if it still runs (the build failed or was interrupted), and wait for it."""
-        import signal
-
-        if self.pipe is not None:
-            os.close(self.pipe)
-            self.pipe = None
-        if self.pid is not None:
-            try:
-                os.kill(self.pid, signal.SIGKILL)
-                os.waitpid(self.pid, 0)
-            except (ProcessLookupError, ChildProcessError):
-                pass
-            self.pid = None
-
-
-def _run_child(tasks: list[Task], taken: _TaskCounter, pipe: int) -> None:
-    """The early child's whole life: take tasks until none is left, send back their results (or the
-    error that stopped them) through `pipe`, and exit without running the parent's clean-up."""
-    import pickle
-
-    from jisr_kg.errors import JisrError
-
-    code = 0
-    try:
-        _die_with_parent()
-        done = {}
-        while (i := taken.next()) < len(tasks):
-            name, run = tasks[i]
-            done[name] = run()
-        outcome: tuple = ("ok", done)
-    except JisrError as e:  # e.g. data that RDF/XML cannot carry: the parent says it, as if it met it
-        outcome = ("error", str(e), e.exit_code)
-    except BaseException as e:  # noqa: BLE001 - an interrupt, or a bug: the parent reports it
-        outcome, code = ("error", f"the process writing the release's files failed: {e!r}", 1), 1
-    try:
-        with os.fdopen(pipe, "wb") as f:
-            f.write(pickle.dumps(outcome))
-    finally:
-        os._exit(code)
-
-
-def _ended(status: int) -> str:
-    if os.WIFSIGNALED(status):
-        import signal
-
-        return f"killed by {signal.Signals(os.WTERMSIG(status)).name}"
-    return f"exit status {os.waitstatus_to_exitcode(status)}"
+        if self.child is not None:
+            self.child.stop()
 
 
 class _TaskCounter:
@@ -499,66 +433,30 @@ def validate_beside(built, work: Callable[[], T], *, validator: str = "sparql",
     of the two. `also` (some of the exports) runs in the child after the validation, to even out the
     two; then the result is (report, work's, also's), else (report, work's). Where there is no fork
     (Windows), one after the other."""
-    import multiprocessing
-    import threading
+    from jisr_kg.pipeline.forked import Forked, can_fork
+    from jisr_kg.pipeline.validate import DEFAULT_VALIDATOR, cached_report, validate_dataset
 
-    from jisr_kg.pipeline.validate import DEFAULT_VALIDATOR, ValidationReport, cached_report, validate_dataset
-
-    # fork copies only the calling thread: in a process with other threads (a server, a notebook)
-    # the child could inherit a lock held by one of them, so there the two run one after the other.
     def done(report, result):
         return (report, result) if also is None else (report, result, also())
 
     cached = cached_report(built, validator=validator, progress=progress)
     if cached is not None:  # validated before with these inputs and shapes: nothing to fork for
         return done(cached, work())
-    if "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
+    if not can_fork():
         # the plain call for the default validator (what a library user or test may stand in for)
         options = {} if validator == DEFAULT_VALIDATOR else {"validator": validator}
         return done(validate_dataset(built, **options), work())
-    global _CHILD_INPUT
-    _CHILD_INPUT = (built, validator, also)
+
+    def validate_then_also() -> tuple:  # in the child, which has this process's memory: nothing pickled in
+        return validate_dataset(built, validator=validator), also() if also is not None else None
+
+    child = Forked(validate_then_also, "the validating process")
     try:
-        with multiprocessing.get_context("fork").Pool(1, initializer=_die_with_parent) as pool:
-            pending = pool.apply_async(_validate_in_child)
-            result = work()
-            outcome = pending.get()
+        result = work()
+        report, more = child.result()
     finally:
-        _CHILD_INPUT = None
-    if outcome[0] == "error":
-        from jisr_kg.errors import JisrError
-
-        raise JisrError(outcome[1], exit_code=outcome[2])
-    report = ValidationReport(outcome[1], None)  # type: ignore[arg-type]
-    return (report, result) if also is None else (report, result, outcome[3])
-
-
-def _die_with_parent() -> None:
-    """Let the kernel end the validating child when the build process dies, however it dies (even
-    SIGKILL, which leaves no chance to clean up): an orphaned pyshacl run would go on for minutes."""
-    import ctypes
-    import signal
-    import sys
-
-    if sys.platform.startswith("linux"):
-        PR_SET_PDEATHSIG = 1  # the name in <sys/prctl.h>
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
-#: What the forked child validates (it inherits this process's memory, so nothing is pickled in).
-_CHILD_INPUT = None
-
-
-def _validate_in_child() -> tuple:
-    from jisr_kg.errors import JisrError
-    from jisr_kg.pipeline.validate import validate_dataset
-
-    try:
-        built, validator, also = _CHILD_INPUT  # type: ignore[misc]
-        results = validate_dataset(built, validator=validator).results
-        return ("ok", results, None, also() if also is not None else None)
-    except JisrError as e:  # its own pickling would lose the message's parts
-        return ("error", str(e), e.exit_code)
+        child.stop()
+    return (report, result) if also is None else (report, result, more)
 
 
 #: What a release folder held before releases carried the marker: such a folder may be replaced too.
