@@ -230,7 +230,7 @@ def build_release(
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     summary.files = {name: size for name, (size, _digest) in sorted(files.items())}
-    _record_release(target, inp, validator, summary)
+    _record_release(target, built.key, inp.shapes, validator, summary)
     return summary
 
 
@@ -390,15 +390,15 @@ def _stamps(folder: Path) -> dict[str, list[int]] | None:
         return None
 
 
-def _record_release(target: Path, inp: Inputs, validator: str, summary: BuildSummary) -> None:
+def _record_release(target: Path, key: str, shapes: Path, validator: str, summary: BuildSummary) -> None:
     import json
 
     stamps = _stamps(target)
-    if stamps is None or not cache.has(inp.key()):
+    if stamps is None or not cache.has(key):
         return
     doc = {"files": stamps, "sizes": summary.files, "triples": summary.triples,
            "violations": summary.violations, "warnings": summary.warnings}
-    cache.write_extra(inp.key(), _release_record_name(target, validator, inp.shapes), json.dumps(doc).encode())
+    cache.write_extra(key, _release_record_name(target, validator, shapes), json.dumps(doc).encode())
 
 
 def _unchanged_release(target: Path, inp: Inputs, validator: str, summary: BuildSummary) -> bool:
