@@ -187,15 +187,21 @@ def _oxigraph_stream(graphs: list[tuple[str | None, Callable[[], Iterable[str]]]
         for _, lines in graphs:
             found |= _prefixes_in(lines())
     prefixes = {p: ns for p, ns in PREFIXES.items() if p in found}
+    syntax = ox.RdfFormat.N_QUADS if fmt == "trig" else ox.RdfFormat.N_TRIPLES
 
-    def items():
+    def parsers() -> Iterator[Iterator]:  # one Oxigraph parser per chunk of lines, in their order
         for name, lines in graphs:
-            g = None if name is None else ox.NamedNode(name)
-            for t in _parse_stream(lines()):
-                yield t if fmt != "trig" else ox.Quad(t.subject, t.predicate, t.object,
-                                                      ox.DefaultGraph() if g is None else g)
+            for chunk in _chunks(lines()):
+                if name is not None and fmt == "trig":
+                    # each line as an N-Quad of the graph: " .\n" only ends a line, since the lines hold
+                    # no line feed (N-Triples writes one in a literal as \n)
+                    chunk = chunk.replace(" .\n", f" <{name}> .\n")
+                yield ox.parse(chunk.encode("utf-8"), format=syntax)
 
-    ox.serialize(items(), output=out, format=getattr(ox.RdfFormat, formats.rdf(fmt).oxigraph), prefixes=prefixes)
+    # the parsers' triples (or quads) go straight to the serialiser, chained in C: no Python object is
+    # made per triple but the one Oxigraph makes
+    ox.serialize(itertools.chain.from_iterable(parsers()), output=out,
+                 format=getattr(ox.RdfFormat, formats.rdf(fmt).oxigraph), prefixes=prefixes)
 
 
 def _parse(lines: list[str]):  # pyoxigraph triples, in the order of the lines
