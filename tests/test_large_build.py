@@ -252,6 +252,47 @@ def test_the_hostile_lines_are_what_they_claim() -> None:
     assert len(max(lines, key=len)) > 20000
 
 
+def test_the_json_ld_of_hostile_lines_is_json_dumps_of_the_parsed_terms(monkeypatch: pytest.MonkeyPatch) -> None:
+    """JSON-LD is written from the lines' text, not from parsed terms: every escape of N-Triples read
+    back, every character JSON escapes escaped, as json.dumps of the document built from Oxigraph's
+    parse (`export.write_lines`) writes them."""
+    import io
+    import json
+
+    from jisr_kg.pipeline import export
+
+    lines = _hostile_lines()
+    out = io.BytesIO()
+    export.stream_lines(lambda: iter(lines), "jsonld", out)
+    assert out.getvalue() == export.write_lines(lines, "jsonld")
+    values = [v["@value"] for node in json.loads(out.getvalue())["@graph"] for vs in node.values()
+              if isinstance(vs, list) for v in vs if isinstance(v, dict) and "@value" in v]
+    assert "a \\u0041 that is not an escape" in values and "\\" in values
+    # what Oxigraph does not write but N-Triples allows: other escapes, xsd:string written out
+    more = sorted([*lines, '<http://e.org/z> <http://e.org/p> "\\U0001F600 \\\' \\u00e9" .',
+                   '<http://e.org/z> <http://e.org/p> "z"^^<http://www.w3.org/2001/XMLSchema#string> .'])
+    out = io.BytesIO()
+    export.stream_lines(lambda: iter(more), "jsonld", out)
+    assert out.getvalue() == export.write_lines(more, "jsonld")
+    # every literal its own way, with the caches emptied on the way, and with no line at all
+    monkeypatch.setattr(export, "_RENDERED_MAX", 2)
+    for part in ([], lines[:1], lines[:7], lines):
+        out = io.BytesIO()
+        export.stream_lines(lambda p=part: iter(p), "jsonld", out)
+        assert out.getvalue() == export.write_lines(part, "jsonld")
+
+
+def test_unescaping_reads_every_escape_of_n_triples() -> None:
+    """What Oxigraph never writes but N-Triples allows (\\U, \\', a lower-case \\u) is read too."""
+    import pyoxigraph as ox
+
+    from jisr_kg.pipeline import export
+
+    for lexical in ["\\U0001F600\\u00e9\\u00E9", "\\'", "\\\\U0001F600", "a\\\\\\\"b", "\\b\\f\\n\\r\\t"]:
+        (t,) = ox.parse(f'<http://e.org/s> <http://e.org/p> "{lexical}" .'.encode(), format=ox.RdfFormat.N_TRIPLES)
+        assert export._unescape(lexical) == t.object.value, lexical
+
+
 @pytest.mark.parametrize("fmt", ["turtle", "xml", "trig"])
 def test_oxigraph_formats_of_hostile_lines_are_those_of_the_parsed_terms(
         fmt: str, monkeypatch: pytest.MonkeyPatch) -> None:

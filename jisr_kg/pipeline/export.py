@@ -126,7 +126,7 @@ def stream_lines(lines: Callable[[], Iterable[str]], fmt: str, out: BinaryIO, *,
         for chunk in _chunks(lines()):
             out.write(chunk.encode("utf-8"))
     elif fmt == "jsonld":
-        _jsonld_stream(_parse_stream(lines()), out)
+        _jsonld_stream(lines(), out)
     elif fmt == "xml":
         _check_xml_chars(lines())  # as write_lines does, before a byte is written
         _oxigraph_stream([(None, lines)], fmt, _CarriageReturns(out), prefixes)
@@ -165,13 +165,6 @@ def stream_graphs(graphs: list[tuple[str | None, Iterable[str]]], fmt: str, out:
         _oxigraph_stream([(name, (lambda ls=lines: ls)) for name, lines in graphs], fmt, out, prefixes)
     else:
         raise ValueError(f"{fmt!r} is not a dataset format")
-
-
-def _parse_stream(lines: Iterable[str]):  # pyoxigraph triples, in the order of the lines
-    import pyoxigraph as ox
-
-    for chunk in _chunks(lines):
-        yield from ox.parse(chunk.encode("utf-8"), format=ox.RdfFormat.N_TRIPLES)
 
 
 def _oxigraph_stream(graphs: list[tuple[str | None, Callable[[], Iterable[str]]]], fmt: str, out: BinaryIO,
@@ -290,80 +283,94 @@ def _jsonld(triples) -> bytes:  # pyoxigraph triples, sorted
     return (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
-def _jsonld_stream(triples, out: BinaryIO) -> None:  # pyoxigraph triples, sorted
-    """`_jsonld`, one node object at a time: the lines are sorted, so each subject's triples are
-    together, and the bytes are those of json.dumps(doc, indent=2) of the whole document.
+def _jsonld_stream(lines: Iterable[str], out: BinaryIO) -> None:
+    """`_jsonld` of the sorted N-Triples lines, one node object at a time: the lines are sorted, so each
+    subject's triples are together, and the bytes are those of json.dumps(doc, indent=2) of the whole
+    document.
 
     Each node is written as json.dumps(node, ensure_ascii=False, indent=2) writes it, but put together
     here from its strings (each escaped by json's own C function): with `indent`, json.dumps runs its
-    pure-Python encoder, which took most of the time of the JSON-LD export. The shapes are few and
-    fixed (a node: "@id", "@type" and properties, each a list; a value: an object of strings), and
-    tests/test_large_build.py compares the two on every node of our data."""
-    import pyoxigraph as ox
-
+    pure-Python encoder, which took most of the time of the JSON-LD export. The terms are read from the
+    lines with string operations, not parsed into pyoxigraph terms (a Python object per term took most
+    of what was left). The shapes are few and fixed (a node: "@id", "@type" and properties, each a
+    list; a value: an object of strings), and tests/test_large_build.py compares the two on every node
+    of our data and on hostile literals."""
     head = json.dumps({"@context": dict(PREFIXES), "@graph": []}, ensure_ascii=False, indent=2)
     assert head.endswith('"@graph": []\n}')
     quote = _json_string
-    named, blank = ox.NamedNode, ox.BlankNode
-    curie: dict[str, str] = {}
-    rendered: dict[object, str] = {}  # a value's object, as written at its depth
+    # what a term is written as, each distinct term once (most recur many times); the caches are
+    # emptied when large, since terms recur within a neighbourhood, to keep memory bounded
+    # (an object is taken with the " ." that ends its line)
+    keys: dict[str, str] = {}  # a predicate, as a node's key
+    types: dict[str, str] = {}  # an rdf:type object, as an item of "@type"
+    values: dict[str, str] = {}  # any other object, as an item of a property's list
 
-    def short(iri: str) -> str:
-        found = curie.get(iri)
-        if found is None:
-            if len(curie) > 100000:  # IRIs recur within a neighbourhood; keep memory bounded
-                curie.clear()
-            found = curie[iri] = _curie(iri)
+    def key_of(p: str) -> str:
+        if len(keys) > _RENDERED_MAX:
+            keys.clear()
+        found = keys[p] = quote(_curie(p[1:-1]))
         return found
 
-    def value(t) -> str:
-        found = rendered.get(t)
-        if found is None:
-            if len(rendered) > 100000:
-                rendered.clear()
-            if type(t) is named:
-                pairs = [("@id", short(t.value))]
-            elif type(t) is blank:
-                pairs = [("@id", f"_:{t.value}")]
-            elif t.language:
-                pairs = [("@value", t.value), ("@language", t.language)]
-            elif t.datatype.value != XSD_STRING:
-                pairs = [("@value", t.value), ("@type", short(t.datatype.value))]
-            else:
-                pairs = [("@value", t.value)]
-            found = rendered[t] = ("{" + ",".join(f"{_VALUE_INDENT}{quote(k)}: {quote(v)}" for k, v in pairs)
-                                   + _ITEM_INDENT + "}")
+    def type_of(o: str) -> str:
+        if len(types) > _RENDERED_MAX:
+            types.clear()
+        found = types[o] = _ITEM_INDENT + quote(_curie(o[1:-3]))
         return found
 
-    first = True
+    def value_of(end: str) -> str:
+        if len(values) > _RENDERED_MAX:
+            values.clear()
+        o = end[:-2]
+        if o[0] == "<":
+            members = f'{_VALUE_INDENT}"@id": {quote(_curie(o[1:-1]))}'
+        elif o[0] == "_":
+            members = f'{_VALUE_INDENT}"@id": {quote(o)}'
+        else:  # a literal: "lexical form", then @language or ^^<datatype> or nothing
+            end = o.rindex('"')  # a language or an IRI holds no quote
+            lexical, tail = o[1:end], o[end + 1 :]
+            if "\\" in lexical:  # escaped in N-Triples (most are not): the value is the unescaped text
+                lexical = _unescape(lexical)
+            members = f'{_VALUE_INDENT}"@value": {quote(lexical)}'
+            if tail[:1] == "@":
+                members += f',{_VALUE_INDENT}"@language": {quote(tail[1:])}'
+            elif tail and tail[3:-1] != XSD_STRING:
+                members += f',{_VALUE_INDENT}"@type": {quote(_curie(tail[3:-1]))}'
+        found = values[end] = f"{_ITEM_INDENT}{{{members}{_ITEM_INDENT}}}"
+        return found
+
+    before = head[: -len("]\n}")]  # what comes before the nodes not written yet
+    parts: list[str] = []  # the nodes not written yet
     node_id = ""
     props: dict[str, list[str]] = {}
-    key = None
+    subject = None
 
-    def flush() -> None:
-        nonlocal first
+    def node(node_id: str, props: dict[str, list[str]]) -> str:
         members = [f"{_KEY_INDENT}\"@id\": {node_id}"]
-        members += [f"{_KEY_INDENT}{quote(k)}: [" + ",".join(_ITEM_INDENT + item for item in items) + _KEY_INDENT + "]"
-                    for k, items in props.items()]
-        text = "{" + ",".join(members) + _BASE_INDENT + "}"
-        out.write(((head[: -len("]\n}")] if first else ",") + _BASE_INDENT + text).encode("utf-8"))
-        first = False
+        members += [f"{_KEY_INDENT}{k}: [{','.join(items)}{_KEY_INDENT}]" for k, items in props.items()]
+        return f"{_BASE_INDENT}{{{','.join(members)}{_BASE_INDENT}}}"
 
-    for t in triples:
-        s, p, o = t.subject, t.predicate.value, t.object
-        if key is None or s.value != key:
-            if key is not None:
-                flush()
-            key = s.value
-            node_id = quote(short(s.value) if type(s) is named else f"_:{s.value}")
+    rdf_type = _TYPE
+    keys_get, types_get, values_get = keys.get, types.get, values.get
+    for line in lines:
+        s, p, o = line.split(" ", 2)  # a subject or a predicate holds no space
+        if s != subject:
+            if subject is not None:
+                parts.append(node(node_id, props))
+                if len(parts) >= 1000:
+                    out.write((before + ",".join(parts)).encode("utf-8"))
+                    before, parts = ",", []
+            subject = s
+            node_id = quote(_curie(s[1:-1]) if s[0] == "<" else s)
             props = {}
-        if p == RDF_TYPE and type(o) is named:
-            props.setdefault("@type", []).append(quote(short(o.value)))
+        if p == rdf_type and o[0] == "<":
+            props.setdefault('"@type"', []).append(types_get(o) or type_of(o))
         else:
-            props.setdefault(short(p), []).append(value(o))
-    if key is not None:
-        flush()
-    out.write(((head + "\n") if first else "\n  ]\n}\n").encode("utf-8"))
+            props.setdefault(keys_get(p) or key_of(p), []).append(values_get(o) or value_of(o))
+    if subject is None:
+        out.write((head + "\n").encode("utf-8"))
+        return
+    parts.append(node(node_id, props))
+    out.write((before + ",".join(parts) + "\n  ]\n}\n").encode("utf-8"))
 
 
 # A node object of "@graph" as json.dumps(..., indent=2) indents it there: its members at 6 spaces,
@@ -372,6 +379,7 @@ _BASE_INDENT = "\n    "
 _KEY_INDENT = _BASE_INDENT + "  "
 _ITEM_INDENT = _KEY_INDENT + "  "
 _VALUE_INDENT = _ITEM_INDENT + "  "
+_RENDERED_MAX = 100000  # the renderings of terms _jsonld_stream keeps, of each kind
 
 
 def _json_string(text: str) -> str:
@@ -380,6 +388,15 @@ def _json_string(text: str) -> str:
 
 
 _ENCODE = json.encoder.encode_basestring  # type: ignore[attr-defined]
+
+
+def _unescape(lexical: str) -> str:
+    """A literal's lexical form as N-Triples writes it, unescaped: its value."""
+    return _ESCAPE.sub(lambda m: _ECHARS.get(m.group(1)) or chr(int(m.group(1)[1:], 16)), lexical)
+
+
+_ESCAPE = re.compile(r"\\(u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|[tbnrf\"'\\])")
+_ECHARS = {"t": "\t", "b": "\b", "n": "\n", "r": "\r", "f": "\f", '"': '"', "'": "'", "\\": "\\"}
 
 
 RDF_TYPE = RDF + "type"
