@@ -202,3 +202,47 @@ def test_command_default_and_pyshacl_agree_and_the_report_is_cached(tmp_path: Pa
         report.write_text(report.read_text()[:-20])
     assert jisr("validate", "--format", "json", env=env).stdout == default.stdout
     shutil.rmtree(tmp_path / "cache")
+
+
+# ---------------------------------------------------------------- the queries' forms, on purpose-made shapes
+
+COUNT_SHAPES = """
+@prefix sh: <http://www.w3.org/ns/shacl#> .
+@prefix ex: <http://example.org/> .
+ex:NodeCounts a sh:PropertyShape ; sh:targetNode ex:a, ex:b, ex:none, "lit" ; sh:path ex:p ;
+    sh:minCount 1 ; sh:maxCount 1 ; sh:message "node counts" .
+ex:ObjectCounts a sh:PropertyShape ; sh:targetObjectsOf ex:p ; sh:path ex:q ;
+    sh:minCount 2 ; sh:maxCount 0 ; sh:message "object counts" .
+ex:InverseCounts a sh:PropertyShape ; sh:targetClass ex:C ; sh:path [ sh:inversePath ex:p ] ;
+    sh:minCount 1 ; sh:maxCount 1 ; sh:message "inverse counts" .
+ex:SubjectCounts a sh:PropertyShape ; sh:targetSubjectsOf ex:q ; sh:path ex:p ;
+    sh:minCount 2 ; sh:maxCount 2 ; sh:message "subject counts" .
+"""
+COUNT_DATA = """
+@prefix ex: <http://example.org/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+ex:a ex:p ex:x, ex:y, "1" .
+ex:b ex:p ex:x .
+ex:c ex:p ex:x ; ex:q ex:r .
+ex:x a ex:C ; ex:q ex:r, ex:s .
+ex:y a ex:D ; ex:q ex:r .
+ex:z a ex:D ; ex:p ex:a, ex:b, ex:c .
+ex:D rdfs:subClassOf ex:C .
+"""
+
+
+def test_count_queries_give_pyshacls_results_on_every_kind_of_target(tmp_path: Path) -> None:
+    """minCount and maxCount run as NOT EXISTS and as a count over the path's subjects filtered by the
+    targets (decision 17): the same results as pyshacl for targets the project's shapes do not combine
+    with them (a node, a literal, the objects of a property, an inverse path, counts other than 1)."""
+    shapes, data = tmp_path / "shapes.ttl", tmp_path / "data.ttl"
+    shapes.write_text(COUNT_SHAPES)
+    data.write_text(COUNT_DATA)
+    ref = v.validate_graph(rdflib.Graph().parse(data), v.load_shapes(shapes)).results
+    store = ox.Store()
+    store.load(path=str(data), format=ox.RdfFormat.TURTLE)
+    ours = sorted(shacl_sparql.SparqlValidator(shapes).validate(store), key=v.ValidationResult.sort_key)
+    assert ours == ref
+    assert {r.shape.rsplit("/", 1)[1] for r in ref} == {"NodeCounts", "ObjectCounts", "InverseCounts",
+                                                         "SubjectCounts"}
+    assert {r.component for r in ref} == {"sh:MinCountConstraintComponent", "sh:MaxCountConstraintComponent"}

@@ -330,11 +330,8 @@ class SparqlValidator:
                     if name in ("minCount", "maxCount"):
                         if not is_property:
                             raise Unsupported(f"sh:{name} on a node shape")
-                        n = int(param.value)
-                        op = "<" if name == "minCount" else ">"
-                        q = (f"SELECT ?this WHERE {{ {focus} OPTIONAL {{ ?this {path} ?value }} }} "
-                             f"GROUP BY ?this HAVING (COUNT(DISTINCT ?value) {op} {n})")
-                        plan.append(("novalue", info, component, q))
+                        plan.append(("novalue", info, component, self._count_query(name, int(param.value), pats,
+                                                                                  path)))
                         continue
                     if name == "hasValue":
                         if not is_property:
@@ -363,6 +360,25 @@ class SparqlValidator:
                         q = f"SELECT DISTINCT ?this WHERE {{ {focus} FILTER (!({cond})) }}"
                     plan.append(("value", info, component, q))
         return plan
+
+    @staticmethod
+    def _count_query(name: str, n: int, pats: list[str], path: str) -> str:
+        """The focus nodes with fewer than `n` values (minCount) or more (maxCount) on `path`.
+
+        Written for what Oxigraph evaluates fastest, measured at 100x (1.4 million triples; decision
+        17): a GROUP BY over the focus nodes joined to their values took 2.3 s for the 21 minCount
+        and 2.5 s for the 27 maxCount queries. minCount 1 is a NOT EXISTS per focus node (1.0 s);
+        maxCount counts the values of every subject of the path, keeps those with too many, and only
+        then asks whether each is a focus node (1.1 s: the violators are few, the focus set is not
+        built at all)."""
+        focus = "{ SELECT DISTINCT ?this WHERE { " + " UNION ".join(pats) + " } }"
+        if name == "minCount" and n == 1:
+            return f"SELECT ?this WHERE {{ {focus} FILTER NOT EXISTS {{ ?this {path} ?value }} }}"
+        if name == "minCount":
+            return (f"SELECT ?this WHERE {{ {focus} OPTIONAL {{ ?this {path} ?value }} }} "
+                    f"GROUP BY ?this HAVING (COUNT(DISTINCT ?value) < {n})")
+        return (f"SELECT ?this WHERE {{ {{ SELECT ?this WHERE {{ ?this {path} ?value }} GROUP BY ?this "
+                f"HAVING (COUNT(DISTINCT ?value) > {n}) }} FILTER EXISTS {{ {' UNION '.join(pats)} }} }}")
 
     def _sparql(self, constraint: object, is_property: bool) -> tuple[str, str, object]:
         g = self.g
