@@ -293,6 +293,20 @@ def test_unescaping_reads_every_escape_of_n_triples() -> None:
         assert export._unescape(lexical) == t.object.value, lexical
 
 
+def test_compact_iris_are_those_of_prefixed() -> None:
+    """`_curie` compacts each namespace part once: the same as trying every prefix on the IRI."""
+    from jisr_kg.pipeline import export
+    from jisr_kg.rdf.namespaces import PREFIXES
+    from jisr_kg.rdf.terms import prefixed
+
+    iris = [t[1:-1] for line in _hostile_lines() for t in line.split(" ") if t.startswith("<") and t.endswith(">")]
+    for ns in PREFIXES.values():
+        iris += [ns, ns + "x", ns + "/x", ns + "//x", ns + "a/b", ns + "a#b", ns + "#", ns[:-1], ns + "x/"]
+    iris += ["urn:x", "", "/", "#", "http:", "https://schema.org//", "http://example.org/a#b/c"]
+    for iri in iris:
+        assert export._curie(iri) == (prefixed(iri) or iri), iri
+
+
 @pytest.mark.parametrize("fmt", ["turtle", "xml", "trig"])
 def test_oxigraph_formats_of_hostile_lines_are_those_of_the_parsed_terms(
         fmt: str, monkeypatch: pytest.MonkeyPatch) -> None:
