@@ -236,3 +236,88 @@ def test_the_projects_data_needs_no_owlrl_fallback() -> None:
     messages: list[str] = []
     entailments(sorted(parse_files(inputs().rdf)), reasoner="rules", progress=messages.append)
     assert not [m for m in messages if "reasoning with owlrl" in m], messages
+
+
+def _one_triple_at_a_time(schema: list[tuple[str, str, str]], instances: list[tuple[str, str, str]]) -> set:
+    """The instance rules as they were first written (each new triple matched once against indexes):
+    the reference for `rules.instance_closure`, which applies them a predicate and a class at a time."""
+    from collections import defaultdict
+
+    from jisr_kg.pipeline import rules
+
+    index = rules._Schema(schema, str)
+    a = index.a
+    known = set(instances)
+    out: dict = {p: defaultdict(set) for p in index.trans}
+    into: dict = {p: defaultdict(set) for p in index.trans}
+    for s, p, o in known:
+        if p in out:
+            out[p][s].add(o)
+            into[p][o].add(s)
+    derived: set = set()
+    todo = list(known)
+
+    def add(t: tuple[str, str, str]) -> None:
+        if t not in known:
+            known.add(t)
+            derived.add(t)
+            todo.append(t)
+            if t[1] in out:
+                out[t[1]][t[0]].add(t[2])
+                into[t[1]][t[2]].add(t[0])
+
+    while todo:
+        s, p, o = todo.pop()
+        if p == a:
+            for c in index.supers.get(o, ()):
+                add((s, a, c))
+        for c in index.domains.get(p, ()):
+            add((s, a, c))
+        for c in index.ranges.get(p, ()):
+            add((o, a, c))
+        for q in index.superprops.get(p, ()):
+            add((s, q, o))
+        for q in index.inverses.get(p, ()):
+            add((o, q, s))
+        if p in index.symm:
+            add((o, p, s))
+        if p in out:
+            for z in list(out[p].get(o, ())):
+                add((s, p, z))
+            for w in list(into[p].get(s, ())):
+                add((w, p, o))
+    return derived
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_instance_rules_a_set_at_a_time_derive_what_they_derive_a_triple_at_a_time(seed: int) -> None:
+    """`rules.instance_closure` joins whole sets per predicate and class, in rounds; on random schemas
+    (rdf:type itself among the properties with a domain, an inverse, a super-property or a
+    characteristic, now and then) and random data it derives exactly the triples of the plain algorithm."""
+    import random
+
+    from jisr_kg.pipeline import rules
+
+    rnd = random.Random(seed)
+    a, ex = str(RDF.type), "http://example.org/"
+    nodes = [f"{ex}n{i}" for i in range(8)] + ['"1"', '"x"@en']
+    classes = [f"{ex}C{i}" for i in range(5)]
+    props = [f"{ex}p{i}" for i in range(6)] + ([a] if seed % 3 == 0 else [])
+    links = [str(RDFS.subClassOf), str(RDFS.subPropertyOf), str(RDFS.domain), str(RDFS.range), str(OWL.inverseOf)]
+    schema = []
+    for _ in range(rnd.randint(3, 14)):
+        link = rnd.choice(links)
+        if link == str(RDFS.subClassOf):
+            schema.append((rnd.choice(classes), link, rnd.choice(classes)))
+        elif link in (str(RDFS.domain), str(RDFS.range)):
+            schema.append((rnd.choice(props), link, rnd.choice(classes)))
+        else:
+            schema.append((rnd.choice(props), link, rnd.choice(props)))
+    for characteristic in (OWL.TransitiveProperty, OWL.SymmetricProperty):
+        schema += [(p, a, str(characteristic)) for p in rnd.sample(props, rnd.randint(0, 3))]
+    instances = [(rnd.choice(nodes[:8]), rnd.choice(props), rnd.choice(nodes)) for _ in range(rnd.randint(5, 40))]
+    instances += [(rnd.choice(nodes[:8]), a, rnd.choice(classes)) for _ in range(rnd.randint(0, 10))]
+    derived, known = rules.instance_closure(schema, instances, str)
+    expected = _one_triple_at_a_time(schema, instances)
+    assert set(derived) == expected and len(derived) == len(expected)
+    assert set(known) == set(instances) | expected

@@ -13,6 +13,8 @@ other constructs is reasoned by owlrl. `reasonable` (OWL 2 RL in Rust) is a thir
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import itertools
 from collections.abc import Callable, Iterable, Iterator
 from collections.abc import Set as AbstractSet
@@ -56,10 +58,23 @@ def entailments(lines: Iterable[str], *, reasoner: Reasoner = "rules", profile: 
     if reasoner == "reasonable" and profile != "owlrl":
         raise JisrError("the reasonable reasoner does OWL 2 RL only; use --reasoner owlrl for RDFS")
     if reasoner == "rules" and profile == "owlrl":
-        closure = _rules(given, progress)
-    else:
-        closure = _external(given, reasoner, profile)
-    return {line for line in (f"{s} {p} {o} ." for s, p, o in closure if keep(s, p, o)) if line not in given}
+        with _no_cycle_collection():
+            return _rules(given, progress)
+    return _lines(_external(given, reasoner, profile), given)
+
+
+@contextlib.contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Python's cycle collector paused: the rules make millions of tuples (of terms, which hold no
+    cycles) and the collector would walk all the tracked ones again and again as they pile up, a sixth
+    of the reasoning time at 100 times our data. What they free is freed by reference counting."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def keep(s: str, p: str, o: str) -> bool:
@@ -82,14 +97,14 @@ def _nt_iri(iri: str) -> str:
     return f"<{iri}>"
 
 
-def _rules(given: AbstractSet[str], progress: Progress | None) -> Iterable[Triple]:
+def _rules(given: AbstractSet[str], progress: Progress | None) -> set[str]:
     """owlrl on the schema, `rules.instance_closure` on the rest (or owlrl on all, if it must): the
-    closure, less (some of) the `given` triples, which the caller leaves out anyway.
+    entailed lines, less the `given` ones.
 
-    At 1000 times our data the given lines are 9 million: they are read a line at a time, and only the
-    instance triples that a rule can use (`rules.predicates`: less than half of ours) are split into
-    terms, each term string shared by all its triples."""
-    schema, samples = _schema_and_samples(given)
+    At 1000 times our data the given lines are 9 million: they are read once, each only to find its
+    predicate, and only the instance triples that a rule can use (`rules.predicates`: less than half of
+    ours) are split into terms, each term string shared by all its triples."""
+    groups, schema, samples = _read(given)
     closed = _owlrl_closure(schema, samples)
     del schema
     missing = rules.unsupported(tuple(map(_iri, t)) for t in closed)
@@ -97,77 +112,131 @@ def _rules(given: AbstractSet[str], progress: Progress | None) -> Iterable[Tripl
         if progress:
             progress(f"the schema uses {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}, "
                      "which the rules reasoner does not implement: reasoning with owlrl")
+        del groups
         triples = [split(line) for line in given]
-        return _owlrl_closure(triples, _samples(triples))
+        return _lines(_owlrl_closure(triples, _samples(triples)), given)
     # a schema rule can derive instance triples (a sub-property of an annotation, say)
     facts = [t for t in closed if not rules.is_schema(*map(_iri, t))]
     used = rules.predicates(closed, _nt_iri)
-    derived = rules.instance_closure(closed, itertools.chain(_instances(given, used), facts), _nt_iri)
-    errors = rules.clashes(closed, _typed(closed, derived, given), _nt_iri)
+    # each group of lines is let go once it is read: the closure holds its triples
+    lines = (line for p in [p for p in groups if p in used] for line in groups.pop(p))
+    derived, known = rules.instance_closure(closed, itertools.chain(_instances(lines, used), facts), _nt_iri)
+    del groups
+    errors = rules.clashes(closed, _typed(closed, derived, known, given), _nt_iri)
     if errors:
         raise InconsistencyError("the reasoner found the data inconsistent: " + "; ".join(errors))
+    del known
     # the closure is `closed`, the given instance triples and `derived`: the given ones are left out
-    return itertools.chain(closed, derived)
+    return _lines(closed, given) | _derived_lines(derived, given)
 
 
-def _schema_and_samples(given: Iterable[str]) -> tuple[list[Triple], list[Triple]]:
-    """The schema triples (`rules.is_schema`), and `_samples`, in one pass over the lines."""
+def _lines(closure: Iterable[Triple], given: AbstractSet[str]) -> set[str]:
+    """The triples that `keep` keeps, as lines, less the `given` ones."""
+    return {line for line in (f"{s} {p} {o} ." for s, p, o in closure if keep(s, p, o)) if line not in given}
+
+
+def _derived_lines(derived: rules.Closure, given: AbstractSet[str]) -> set[str]:
+    """`_lines` of what the rules derived, a class or a predicate at a time: `keep` with the checks
+    that are the same for all its triples made once (derived terms are IRIs, literals or blank nodes)."""
+    err = "<" + ERR
+    found: set[str] = set()
+    for c, nodes in derived.types.items():
+        if c.startswith(("_:", err)):
+            continue
+        tail = f" {TYPE} {c} ."
+        found.update([s + tail for s in nodes if s[0] == "<" and not s.startswith(err)])
+    for p, pairs in derived.pairs.items():
+        if not p.startswith("<"):
+            continue
+        middle = f" {p} "
+        found.update([f"{s}{middle}{o} ." for s, o in pairs
+                      if s[0] == "<" and o[0] != "_" and not s.startswith(err) and not o.startswith(err)
+                      and (s != o or p != SAME_AS)])
+    return found - given
+
+
+def _read(given: Iterable[str]) -> tuple[dict[str, list[str]], list[Triple], list[Triple]]:
+    """In one pass over the lines: the lines by predicate, less the schema triples (`rules.is_schema`);
+    the schema triples; and `_samples`."""
+    groups: dict[str, list[str]] = {}
     schema: list[Triple] = []
-    samples: dict[str, Triple] = {}
-    vocabulary: dict[str, bool] = {}  # predicate -> whether its triples are schema (rdf:type: by object)
+    tails: dict[str, Triple] = {}  # what follows a literal's lexical form (its datatype or language)
+    vocabulary: dict[str, bool] = {}  # predicate -> whether its triples are schema (rdf:type: `classes`)
+    classes: dict[str, bool] = {}  # object of rdf:type -> whether the triple is schema
     for line in given:
         # the terms with " ." after the object (a subject or predicate holds no space); split in C
         s, p, rest = line.split(" ", 2)
-        is_vocabulary = vocabulary.get(p)
-        if is_vocabulary is None:
-            is_vocabulary = vocabulary[p] = p != TYPE and rules.is_schema("", _iri(p), "")
-        if is_vocabulary or (p == TYPE and rules.meaningful(_iri(rest[:-2]))):
-            schema.append((s, p, rest[:-2]))
         if rest[0] == '"':
-            datatype = _datatype(rest[:-2])
-            if datatype not in samples:
-                samples[datatype] = (s, p, rest[:-2])
-    return schema, list(samples.values())
+            tail = rest[rest.rindex('"'):]
+            if tail not in tails:
+                tails[tail] = (s, p, rest[:-2])
+        group = groups.get(p)
+        if group is None:
+            group = groups[p] = []
+            vocabulary[p] = p != TYPE and rules.is_schema("", _iri(p), "")
+        if p == TYPE:
+            o = rest[:-2]
+            is_schema = classes.get(o)
+            if is_schema is None:
+                is_schema = classes[o] = rules.meaningful(_iri(o))
+            if is_schema:
+                schema.append((s, p, o))
+            else:
+                group.append(line)
+        elif vocabulary[p]:
+            schema.append((s, p, rest[:-2]))
+        else:
+            group.append(line)
+    # the first triple of each datatype: a tail's first triple is the first of its datatype or later
+    samples: dict[str, Triple] = {}
+    for t in tails.values():
+        samples.setdefault(_datatype(t[2]), t)
+    return groups, schema, list(samples.values())
 
 
 def _instances(given: Iterable[str], used: set[str]) -> Iterator[Triple]:
     """The instance triples whose predicate is `used`, as terms; equal terms are one string."""
     terms: dict[str, str] = {}
     share = terms.setdefault
-    schema: dict[str, bool] = {}
+    schema: dict[str, bool] = {}  # predicate -> whether its triples are schema
+    classes: dict[str, bool] = {}  # the object of rdf:type -> whether the triple is schema
     for line in given:
         s, p, rest = line.split(" ", 2)
         if p not in used:
             continue
         o = rest[:-2]
-        is_schema = schema.get(p)
+        found, key = (classes, o) if p == TYPE else (schema, p)
+        is_schema = found.get(key)
         if is_schema is None:
-            is_schema = schema[p] = p != TYPE and rules.is_schema("", _iri(p), "")
-        if is_schema or (p == TYPE and rules.meaningful(_iri(o))):
-            continue
-        yield share(s, s), share(p, p), share(o, o)
+            is_schema = found[key] = rules.is_schema("", _iri(p), _iri(o))
+        if not is_schema:
+            yield share(s, s), share(p, p), share(o, o)
 
 
-def _typed(closed: set[Triple], derived: set[Triple], given: Iterable[str]) -> Iterator[tuple[str, str]]:
+def _typed(closed: set[Triple], derived: rules.Closure, known: rules.Closure,
+           given: Iterable[str]) -> Iterator[tuple[str, str]]:
     """The (node, class) pairs of the closure that `rules.clashes` can find a clash in: the types that
     are among the disjoint classes, and a literal's datatype where the literal has a type (a clash needs
-    two classes), or, where a class is said to be disjoint with itself, of every literal."""
+    two classes), or, where a class is said to be disjoint with itself, of every literal. The instance
+    types are `known`'s: the given ones and the derived ones."""
     disjoint = _nt_iri(rules.OWL + "disjointWith")
     pairs = {(s, o) for s, p, o in closed if p == disjoint}
     classes = {c for pair in pairs for c in pair}
     if not classes:
         return
-    for s, p, o in itertools.chain(closed, derived):
+    for s, p, o in closed:
         if p == TYPE and (o in classes or s.startswith('"')):
             yield s, o
             if s.startswith('"'):
                 yield s, _datatype(s)
-    marker = f" {TYPE} "
-    for line in given:
-        if marker in line:
-            s, p, o = split(line)
-            if p == TYPE and o in classes:
-                yield s, o
+    for c, nodes in known.types.items():
+        if c in classes:
+            yield from ((s, c) for s in nodes)
+        for s in nodes:
+            if s.startswith('"'):
+                if c not in classes:
+                    yield s, c
+                yield s, _datatype(s)
     if any(c1 == c2 for c1, c2 in pairs):
         for line in given:
             if '"' in line:

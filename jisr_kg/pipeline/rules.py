@@ -8,9 +8,10 @@ which the schema rules turn into sub-classes and sub-properties both ways). So t
 - the schema (T-box: what the ontology and the data say about classes and properties) is small, and
   owlrl closes it, so that every schema rule (scm-*) is owlrl's own;
 - the instance triples (A-box) are closed here by the rules that can fire on them given that schema
-  (cax-sco, prp-dom, prp-rng, prp-spo1, prp-inv1/2, prp-symp, prp-trp), semi-naively: each new triple is
-  matched once, against indexes; `clashes` then finds what cax-dw would report (owlrl states the
-  datatypes of the literals it sees disjoint, so a literal of the wrong type for a range is one).
+  (cax-sco, prp-dom, prp-rng, prp-spo1, prp-inv1/2, prp-symp, prp-trp), semi-naively and a set at a
+  time: each round joins the triples new in the last one, a predicate or a class at a time, with set
+  operations; `clashes` then finds what cax-dw would report (owlrl states the datatypes of the literals
+  it sees disjoint, so a literal of the wrong type for a range is one).
 
 `supported` checks the closed schema uses no other construct (a functional property, a restriction, a
 disjointness, sameAs, ...). When it does, the caller must use owlrl on everything instead.
@@ -22,7 +23,7 @@ Terms are whatever the caller uses (rdflib terms or N-Triples strings): the rule
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Iterator
 
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
@@ -136,57 +137,126 @@ def predicates(schema: Iterable[Triple], iri: Callable[[str], Term]) -> set[Term
     return _Schema(schema, iri).predicates()
 
 
-def instance_closure(schema: Iterable[Triple], instances: Iterable[Triple], iri: Callable[[str], Term]) -> set[Triple]:
-    """The triples the rules derive from `instances` under the closed `schema`, less `instances`.
+class Closure:
+    """Instance triples by predicate: `types` holds the rdf:type triples as class -> its nodes, `pairs` the
+    others as predicate -> (subject, object) pairs. Sets of nodes and of pairs are what the rules join
+    and compare a predicate or a class at a time (in C), rather than a triple at a time."""
+
+    def __init__(self, a: Term) -> None:
+        self.a = a
+        self.types: dict[Term, set[Term]] = defaultdict(set)
+        self.pairs: dict[Term, set[tuple[Term, Term]]] = defaultdict(set)
+
+    def __iter__(self) -> Iterator[Triple]:
+        a = self.a
+        for c, nodes in self.types.items():
+            for s in nodes:
+                yield s, a, c
+        for p, pairs in self.pairs.items():
+            for s, o in pairs:
+                yield s, p, o
+
+    def __len__(self) -> int:
+        return sum(map(len, self.types.values())) + sum(map(len, self.pairs.values()))
+
+
+def instance_closure(schema: Iterable[Triple], instances: Iterable[Triple],
+                     iri: Callable[[str], Term]) -> tuple[Closure, Closure]:
+    """The triples the rules derive from `instances` under the closed `schema`, less `instances`; and all
+    the triples known at the end (`instances` and the derived ones).
 
     `iri` turns an IRI string into the caller's term, so that the vocabulary compares equal.
     Like owlrl, this may derive triples with a literal subject; the caller filters them.
+
+    Semi-naive, a set at a time: each round applies every rule to the triples new in the last round
+    (`delta`), grouped by predicate, so that a rule is a few set operations per predicate or class; what
+    is not known yet is the next round's delta. The result is the least fixpoint, as a triple at a time.
     """
     index = _Schema(schema, iri)
     a, supers, superprops, domains = index.a, index.supers, index.superprops, index.domains
     ranges, inverses, trans, symm = index.ranges, index.inverses, index.trans, index.symm
+    # rdf:type triples are kept by class; where a rule reads rdf:type as a property (a domain of
+    # rdf:type, say, which no ontology of ours has) its delta is also made into pairs
+    type_as_property = a in domains or a in ranges or a in superprops or a in inverses or a in trans or a in symm
 
-    known: set[Triple] = set(instances)
+    known = Closure(a)
+    types, pairs = known.types, known.pairs
+    for s, p, o in instances:
+        if p == a:
+            types[o].add(s)
+        else:
+            pairs[p].add((s, o))
+    derived = Closure(a)
     # for the transitive properties: p -> subject -> objects, and p -> object -> subjects
     out: dict[Term, dict[Term, set[Term]]] = {p: defaultdict(set) for p in trans}
     into: dict[Term, dict[Term, set[Term]]] = {p: defaultdict(set) for p in trans}
-    for s, p, o in known:
-        if p in out:
+    for p in trans:
+        for s, o in pairs.get(p, ()) if p != a else ((s, c) for c, nodes in types.items() for s in nodes):
             out[p][s].add(o)
             into[p][o].add(s)
-    derived: set[Triple] = set()
-    todo = list(known)
 
-    def add(t: Triple) -> None:
-        if t not in known:
-            known.add(t)
-            derived.add(t)
-            todo.append(t)
-            if t[1] in out:
-                out[t[1]][t[0]].add(t[2])
-                into[t[1]][t[2]].add(t[0])
-
-    while todo:
-        s, p, o = todo.pop()
-        if p == a:
-            for c in supers.get(o, ()):  # cax-sco
-                add((s, a, c))
-        for c in domains.get(p, ()):  # prp-dom
-            add((s, a, c))
-        for c in ranges.get(p, ()):  # prp-rng
-            add((o, a, c))
-        for q in superprops.get(p, ()):  # prp-spo1
-            add((s, q, o))
-        for q in inverses.get(p, ()):  # prp-inv1, prp-inv2
-            add((o, q, s))
-        if p in symm:  # prp-symp
-            add((o, p, s))
-        if p in out:  # prp-trp, with the new edge on either side
-            for z in list(out[p].get(o, ())):
-                add((s, p, z))
-            for w in list(into[p].get(s, ())):
-                add((w, p, o))
-    return derived
+    # the first round's delta is everything known (the sets are read, not changed, within a round)
+    delta_types: dict[Term, set[Term]] = dict(types)
+    delta_pairs: dict[Term, set[tuple[Term, Term]]] = dict(pairs)
+    while delta_types or delta_pairs:
+        new_types: dict[Term, set[Term]] = defaultdict(set)
+        new_pairs: dict[Term, set[tuple[Term, Term]]] = defaultdict(set)
+        for c, nodes in delta_types.items():
+            for d in supers.get(c, ()):  # cax-sco
+                new_types[d] |= nodes
+        if type_as_property and delta_types:
+            delta_pairs[a] = {(s, c) for c, nodes in delta_types.items() for s in nodes}
+        for p, new in delta_pairs.items():
+            if p in domains:  # prp-dom
+                subjects = {s for s, _o in new}
+                for c in domains[p]:
+                    new_types[c] |= subjects
+            if p in ranges:  # prp-rng
+                objects = {o for _s, o in new}
+                for c in ranges[p]:
+                    new_types[c] |= objects
+            for q in superprops.get(p, ()):  # prp-spo1
+                new_pairs[q] |= new
+            if p in inverses or p in symm:
+                flipped = {(o, s) for s, o in new}
+                for q in inverses.get(p, ()):  # prp-inv1, prp-inv2
+                    new_pairs[q] |= flipped
+                if p in symm:  # prp-symp
+                    new_pairs[p] |= flipped
+            if p in out:  # prp-trp: each new edge joined on either side with all known (new ones included)
+                found, after, before = new_pairs[p], out[p], into[p]
+                for s, o in new:
+                    if o in after:
+                        found.update([(s, z) for z in after[o]])
+                    if s in before:
+                        found.update([(w, o) for w in before[s]])
+        if a in new_pairs:  # rdf:type derived as a property (an inverse of rdf:type, say)
+            for s, c in new_pairs.pop(a):
+                new_types[c].add(s)
+        delta_types = {}
+        for c, nodes in new_types.items():
+            nodes -= types[c]
+            if nodes:
+                types[c] |= nodes
+                derived.types[c] |= nodes
+                delta_types[c] = nodes
+                if a in out:
+                    for s in nodes:
+                        out[a][s].add(c)
+                        into[a][c].add(s)
+        delta_pairs = {}
+        for p, new in new_pairs.items():
+            new -= pairs[p]
+            if new:
+                pairs[p] |= new
+                derived.pairs[p] |= new
+                delta_pairs[p] = new
+                if p in out:
+                    after, before = out[p], into[p]
+                    for s, o in new:
+                        after[s].add(o)
+                        before[o].add(s)
+    return derived, known
 
 
 def clashes(schema: Iterable[Triple], typed: Iterable[tuple[Term, Term]], iri: Callable[[str], Term]) -> list[str]:
