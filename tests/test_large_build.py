@@ -334,3 +334,62 @@ def test_oxigraph_formats_of_hostile_lines_are_those_of_the_parsed_terms(
             out = io.BytesIO()
             export.stream_lines(lambda: iter(lines), fmt, out)
             assert out.getvalue() == export.write_lines(lines, fmt)
+
+
+def test_rdf_xml_refuses_every_character_xml_cannot_carry() -> None:
+    """Oxigraph writes U+0008 and U+000C as \\b and \\f, the others as \\u0001: RDF/XML is refused for
+    each (decision 20), by `export` and by the stream, and not for an escaped backslash before a b."""
+    import io
+
+    from jisr_kg.errors import JisrError
+    from jisr_kg.pipeline import export
+
+    for char in [*range(0x9), 0xB, 0xC, *range(0xE, 0x20), 0xFFFE, 0xFFFF]:
+        line = f'<http://e.org/a> <http://e.org/p> {ox_literal("x" + chr(char) + "y")} .'
+        with pytest.raises(JisrError, match=f"XML 1.0 has no way to write U\\+{char:04X};"):
+            export.write_lines([line], "xml")
+        with pytest.raises(JisrError, match=f"XML 1.0 has no way to write U\\+{char:04X};"):
+            export.stream_lines(lambda line=line: iter([line]), "xml", io.BytesIO())
+    for text in ["\\b", "\\f", "\\u0001", "\t\n\r\u007f\u0085", "\\\t"]:  # no character it cannot carry
+        line = f'<http://e.org/a> <http://e.org/p> {ox_literal(text)} .'
+        out = io.BytesIO()
+        export.stream_lines(lambda line=line: iter([line]), "xml", out)
+        assert out.getvalue() == export.write_lines([line], "xml")
+
+
+
+def test_rdf_xml_of_a_dataset_refuses_the_first_literal_in_merged_order() -> None:
+    """`stream_export` checks each graph on its own (once, kept with the dataset); where one holds what
+    XML cannot carry, it names the literal `export` names: the first of the merged lines."""
+    import io
+
+    from jisr_kg.errors import JisrError
+    from jisr_kg.pipeline import export
+    from jisr_kg.pipeline.dataset import GRAPHS, BuiltDataset
+
+    def line(s: str, text: str) -> str:
+        return f"<http://e.org/{s}> <http://e.org/p> {ox_literal(text)} ."
+
+    asserted, consensus, inferred = GRAPHS
+    built = BuiltDataset({asserted: [line("a", "ok"), line("c", "in asserted \x01")], consensus: [line("b", "ok")],
+                          inferred: [line("b", "in inferred \x0c")]}, "")
+    for infer, named in ((True, "in inferred"), (False, "in asserted"), (True, "in inferred")):
+        with pytest.raises(JisrError, match=named) as streamed:
+            export.stream_export(built, "xml", io.BytesIO(), infer=infer)
+        with pytest.raises(JisrError) as whole:
+            export.export(built, "xml", infer=infer)
+        assert str(streamed.value) == str(whole.value)
+    built.lines[asserted][1] = line("c", "fine")
+    built.lines[inferred][0] = line("b", "fine")
+    built._derived.clear()
+    for infer in (True, False, True):
+        out = io.BytesIO()
+        export.stream_export(built, "xml", out, infer=infer)
+        assert out.getvalue() == export.export(built, "xml", infer=infer)
+
+
+def ox_literal(text: str) -> str:
+    """A literal as Oxigraph's canonical N-Triples writes it."""
+    import pyoxigraph as ox
+
+    return str(ox.Literal(text))

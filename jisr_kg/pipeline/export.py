@@ -86,10 +86,17 @@ def stream_export(built: BuiltDataset, fmt: str, out: BinaryIO, *, infer: bool =
     # the prefixes Oxigraph's serialisers are given: those the lines use, found once per graph (not
     # once per file: finding them read every line, a third of the time of a Turtle export)
     prefixes = _used_prefixes(built, names) if fmt in _OXIGRAPH_FORMATS else None
+
+    def merged() -> Iterator[str]:
+        return heapq.merge(*(built.lines[n] for n in names))
+
     if fmt in DATASET_FORMATS:
         stream_graphs([(name, built.lines[name]) for name in names], fmt, out, prefixes=prefixes)
-    else:
-        stream_lines(lambda: heapq.merge(*(built.lines[n] for n in names)), fmt, out, prefixes=prefixes)
+    elif fmt == "xml" and all(_xml_safe(built, name) for name in names):
+        # every graph is checked on its own, once (not merged again for each file): nothing to refuse
+        _oxigraph_stream([(None, merged)], fmt, _CarriageReturns(out), prefixes)
+    else:  # what stream_lines refuses for RDF/XML, it names as `export` does: the first in merged order
+        stream_lines(merged, fmt, out, prefixes=prefixes)
 
 
 _OXIGRAPH_FORMATS = frozenset({"turtle", "trig", "xml"})
@@ -105,6 +112,14 @@ def _used_prefixes(built: BuiltDataset, names: list[str]) -> set[str]:
             built._derived[key] = _prefixes_in(built.lines[name])
         found |= built._derived[key]
     return found
+
+
+def _xml_safe(built: BuiltDataset, name: str) -> bool:
+    """Whether RDF/XML can carry every literal of the graph `name` (found once, kept with the dataset)."""
+    key = f"xml safe {name}"
+    if key not in built._derived:
+        built._derived[key] = _not_xml(built.lines[name]) is None
+    return built._derived[key]
 
 
 def _prefixes_in(lines: Iterable[str]) -> set[str]:
@@ -205,26 +220,37 @@ def _parse(lines: list[str]):  # pyoxigraph triples, in the order of the lines
 
 
 #: A character XML 1.0 cannot carry at all, not even as a reference (its Char production), as
-#: Oxigraph's canonical N-Triples escapes it: \u0001 (and not after an escaped backslash).
-_NOT_XML = re.compile(r"(?<!\\)(?:\\\\)*\\u(000[0-8BCEF]|001[0-9A-F]|FFF[EF])")
+#: Oxigraph's canonical N-Triples escapes it: \u0001, or \b and \f for U+0008 and U+000C (and not
+#: after an escaped backslash).
+_NOT_XML = re.compile(r"(?<!\\)(?:\\\\)*\\(?:u(000[0-8BCEF]|001[0-9A-F]|FFF[EF])|(b)|(f))")
 
 
 def _check_xml_chars(lines: Iterable[str]) -> None:
     """Refuse RDF/XML for data that XML 1.0 cannot carry (decision 20): a literal with a control
     character such as U+0001 would make the file ill-formed, and no XML parser would read it."""
+    bad = _not_xml(lines)
+    if bad is not None:
+        from jisr_kg.errors import JisrError
+        from jisr_kg.pipeline.reason import split
+
+        line, found = bad
+        code = found.group(1) or ("0008" if found.group(2) else "000C")
+        s, p, o = split(line)
+        where = " ".join(_curie(t[1:-1]) if t.startswith("<") else t for t in (s, p))
+        literal = o if len(o) <= 60 else o[:59] + "…"
+        raise JisrError(f"RDF/XML cannot carry the literal {literal} (the object of {where}): "
+                        f"XML 1.0 has no way to write U+{code}; use another format, or "
+                        "remove the character from the data")
+
+
+def _not_xml(lines: Iterable[str]) -> tuple[str, re.Match[str]] | None:
+    """The first line with a character XML 1.0 cannot carry, and where it is in the line."""
     for line in lines:
-        if "\\u" in line:
+        if "\\" in line:  # in few lines (and a search for one character is the fastest)
             found = _NOT_XML.search(line)
             if found:
-                from jisr_kg.errors import JisrError
-                from jisr_kg.pipeline.reason import split
-
-                s, p, o = split(line)
-                where = " ".join(_curie(t[1:-1]) if t.startswith("<") else t for t in (s, p))
-                literal = o if len(o) <= 60 else o[:59] + "…"
-                raise JisrError(f"RDF/XML cannot carry the literal {literal} (the object of {where}): "
-                                f"XML 1.0 has no way to write U+{found.group(1)}; use another format, or "
-                                "remove the character from the data")
+                return line, found
+    return None
 
 
 def _oxigraph(graphs: list[tuple[str | None, list[str]]], fmt: str) -> bytes:
