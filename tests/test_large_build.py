@@ -388,6 +388,32 @@ def test_rdf_xml_of_a_dataset_refuses_the_first_literal_in_merged_order() -> Non
         assert out.getvalue() == export.export(built, "xml", infer=infer)
 
 
+
+def test_the_consensus_view_is_kept_only_where_the_lines_are_in_memory(built) -> None:
+    """`consensus_lines` gives `consensus_graph` every time: kept with a dataset whose lines are lists,
+    chosen again from lines read from files."""
+    from jisr_kg.pipeline import export
+    from jisr_kg.pipeline.dataset import BuiltDataset, FileLines
+
+    expected = export.consensus_graph(built)
+    fresh = BuiltDataset(dict(built.lines), built.key)
+    assert list(export.consensus_lines(fresh)) == expected
+    assert fresh._derived["consensus lines"] == expected
+    assert list(export.consensus_lines(fresh)) == expected
+
+    class Files(FileLines):  # what cache.file_backed gives: lines read again from a file each time
+        def __init__(self, lines: list[str]) -> None:
+            self.lines = lines
+
+        def __iter__(self):  # Iterator[str]
+            return iter(self.lines)
+
+    on_files = BuiltDataset({name: Files(list(lines)) for name, lines in built.lines.items()}, built.key)
+    for _ in range(2):
+        assert list(export.consensus_lines(on_files)) == expected
+    assert "consensus lines" not in on_files._derived
+
+
 def ox_literal(text: str) -> str:
     """A literal as Oxigraph's canonical N-Triples writes it."""
     import pyoxigraph as ox
