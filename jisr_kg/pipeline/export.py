@@ -77,7 +77,8 @@ def _chunks(lines: Iterable[str]) -> Iterator[str]:
     the lines this way, some twice)."""
     it = iter(lines)
     while batch := list(itertools.islice(it, CHUNK)):
-        yield "\n".join(batch) + "\n"
+        batch.append("")  # the last line's line feed, without a copy of the text to add it
+        yield "\n".join(batch)
 
 
 def stream_export(built: BuiltDataset, fmt: str, out: BinaryIO, *, infer: bool = False) -> None:
