@@ -282,6 +282,32 @@ def test_the_json_ld_of_hostile_lines_is_json_dumps_of_the_parsed_terms(monkeypa
         assert out.getvalue() == export.write_lines(part, "jsonld")
 
 
+def test_the_json_ld_stream_renders_each_distinct_term_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A term that recurs is rendered once, until the cache of its kind is full and emptied."""
+    import io
+
+    from jisr_kg.pipeline import export
+
+    unescaped: list[str] = []
+    unescape = export._unescape
+
+    def spy(lexical: str) -> str:
+        unescaped.append(lexical)
+        return unescape(lexical)
+
+    monkeypatch.setattr(export, "_unescape", spy)
+    lines = [f'<http://e.org/s{i:02}> <http://e.org/p> "a\\"b"@en .' for i in range(50)]
+    lines += [f'<http://e.org/s{i:02}> <http://e.org/q> "c\\nd" .' for i in range(50)]
+    lines.sort()
+    export.stream_lines(lambda: iter(lines), "jsonld", io.BytesIO())
+    assert sorted(unescaped) == ['a\\"b', "c\\nd"]
+    monkeypatch.setattr(export, "_RENDERED_MAX", 0)
+    unescaped.clear()
+    out = io.BytesIO()
+    export.stream_lines(lambda: iter(lines), "jsonld", out)
+    assert len(unescaped) > 2 and out.getvalue() == export.write_lines(lines, "jsonld")
+
+
 def test_unescaping_reads_every_escape_of_n_triples() -> None:
     """What Oxigraph never writes but N-Triples allows (\\U, \\', a lower-case \\u) is read too."""
     import pyoxigraph as ox

@@ -345,17 +345,17 @@ def _jsonld_stream(lines: Iterable[str], out: BinaryIO) -> None:
         found = types[o] = _ITEM_INDENT + quote(_curie(o[1:-3]))
         return found
 
-    def value_of(end: str) -> str:
+    def value_of(term: str) -> str:
         if len(values) > _RENDERED_MAX:
             values.clear()
-        o = end[:-2]
+        o = term[:-2]
         if o[0] == "<":
             members = f'{_VALUE_INDENT}"@id": {quote(_curie(o[1:-1]))}'
         elif o[0] == "_":
             members = f'{_VALUE_INDENT}"@id": {quote(o)}'
         else:  # a literal: "lexical form", then @language or ^^<datatype> or nothing
-            end = o.rindex('"')  # a language or an IRI holds no quote
-            lexical, tail = o[1:end], o[end + 1 :]
+            close = o.rindex('"')  # a language or an IRI holds no quote
+            lexical, tail = o[1:close], o[close + 1 :]
             if "\\" in lexical:  # escaped in N-Triples (most are not): the value is the unescaped text
                 lexical = _unescape(lexical)
             members = f'{_VALUE_INDENT}"@value": {quote(lexical)}'
@@ -363,7 +363,7 @@ def _jsonld_stream(lines: Iterable[str], out: BinaryIO) -> None:
                 members += f',{_VALUE_INDENT}"@language": {quote(tail[1:])}'
             elif tail and tail[3:-1] != XSD_STRING:
                 members += f',{_VALUE_INDENT}"@type": {quote(_curie(tail[3:-1]))}'
-        found = values[end] = f"{_ITEM_INDENT}{{{members}{_ITEM_INDENT}}}"
+        found = values[term] = f"{_ITEM_INDENT}{{{members}{_ITEM_INDENT}}}"
         return found
 
     before = head[: -len("]\n}")]  # what comes before the nodes not written yet
