@@ -18,6 +18,7 @@ the shapes can never give a silently different report.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections import defaultdict
@@ -53,6 +54,10 @@ NOT_CONSTRAINTS = frozenset(SH + p for p in (
 
 
 _SUBCLASSES = re.compile(r"\{\{subclasses of (<[^>]*>)\}\}")
+#: The query that fills in the subclasses of a class (the class as {0}).
+_SUBCLASS_QUERY = f"SELECT DISTINCT ?c WHERE {{{{ ?c <{RDFS}subClassOf>* {{0}} }}}}"
+#: The focus nodes of a SPARQL-based constraint (the focus pattern as {0}).
+_FOCUS_QUERY = "SELECT ?this WHERE {0}"
 
 
 def subclasses(cls: object) -> str:
@@ -395,6 +400,30 @@ class SparqlValidator:
         messages = sorted({m.value for m in g.values(constraint, SH + "message")})
         return "\n".join(prefixes) + "\n" + select.value, " ".join(messages), constraint  # type: ignore[attr-defined]
 
+    def queries(self) -> list[str]:
+        """Every SPARQL text `validate` runs, with the placeholders for subclasses not filled in."""
+        out = []
+        for kind, _info, *rest in self.plan:
+            if kind == "sparql":
+                focus, (text, _message, _node) = rest
+                out += [_FOCUS_QUERY.format(focus), text]
+            else:
+                out.append(rest[1])
+        classes = sorted({c for text in out for c in _SUBCLASSES.findall(text)})
+        return out + [_SUBCLASS_QUERY.format(c) for c in classes]
+
+    @functools.cached_property
+    def predicates(self) -> frozenset[str] | None:
+        """The predicates of the triples any query of these shapes can match, or None when one can
+        match triples of any predicate (see `predicates_read`)."""
+        found: set[str] = set()
+        for text in self.queries():
+            read = predicates_read(text)
+            if read is None:
+                return None
+            found |= read
+        return frozenset(found)
+
     def validate(self, store: ox.Store, *, union: bool = False) -> list[ValidationResult]:
         kwargs = {"use_default_graph_as_union": True} if union else {}
         # "an instance of C" is rdf:type/rdfs:subClassOf* C; the subclasses are looked up once here
@@ -405,7 +434,7 @@ class SparqlValidator:
             def classes(m: re.Match[str]) -> str:
                 c = m.group(1)
                 if c not in found:
-                    rows = store.query(f"SELECT DISTINCT ?c WHERE {{ ?c <{RDFS}subClassOf>* {c} }}", **kwargs)
+                    rows = store.query(_SUBCLASS_QUERY.format(c), **kwargs)
                     found[c] = " ".join(sorted({str(r["c"]) for r in rows} | {c}))  # type: ignore[union-attr]
                 return found[c]
 
@@ -435,7 +464,7 @@ class SparqlValidator:
                     message: str) -> list[ValidationResult]:
         ox = self.ox
         out = []
-        for row in store.query(f"SELECT ?this WHERE {focus}", **kwargs):  # type: ignore[union-attr]
+        for row in store.query(_FOCUS_QUERY.format(focus), **kwargs):  # type: ignore[union-attr]
             f = row["this"]
             answer = store.query(text, substitutions={ox.Variable("this"): f}, **kwargs)
             names = [v.value for v in answer.variables]  # type: ignore[union-attr]
@@ -561,3 +590,324 @@ def unsafe_terms(terms) -> str | None:  # iterable of pyoxigraph terms
             if name != "string" and unsafe_literal(t.value, name):
                 return f"the data has {t}, which the store would rewrite"
     return None
+
+
+# ---------------------------------------------------------------- what the queries can read
+
+# The store need only hold the triples that some query can match. When every predicate position of
+# every query is a constant IRI (or a path over constant IRIs), a triple with another predicate can
+# change no result, so the validator loads only the triples of the predicates the queries name
+# (decision 17). This is read from the query texts themselves, by a scanner that understands the
+# SPARQL the translation writes and what the shapes' sh:select queries use, and gives up (None: load
+# everything) on anything else: a variable or a negated property set as a predicate, GRAPH, SERVICE,
+# FROM, BASE, a collection, a path that can match zero steps between two variables (it binds every
+# node of the graph), or any token it does not know.
+
+_LEX = re.compile(r'''
+    (?P<ws>\s+|\#[^\n]*)
+  | (?P<string>"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^'\\]|\\.|'(?!''))*\'\'\'
+              |"(?:[^"\\\n\r]|\\.)*"|'(?:[^'\\\n\r]|\\.)*')
+  | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
+  | (?P<var>[?$][A-Za-z0-9_\u00B7\u00C0-\uFFFF]+)
+  | (?P<lang>@[A-Za-z]+(?:-[A-Za-z0-9]+)*)
+  | (?P<number>[0-9]+\.[0-9]*[eE][+-]?[0-9]+|[0-9]*\.[0-9]+(?:[eE][+-]?[0-9]+)?|[0-9]+(?:[eE][+-]?[0-9]+)?)
+  | (?P<bnode>_:[A-Za-z0-9_](?:[\w.-]*[\w-])?)
+  | (?P<pname>(?:[A-Za-z](?:[\w.-]*[\w-])?)?:(?:[\w:%-](?:[\w.:%-]*[\w:%-])?)?)
+  | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<punct>\^\^|&&|\|\||!=|<=|>=|[{}()\[\];,.!^/|*+?=<>-])
+''', re.VERBOSE)
+
+
+class _Unbounded(Exception):
+    """The query may read triples of any predicate."""
+
+
+class _Scanner:
+    """Collects the predicates a SPARQL query can match (see `predicates_read`)."""
+
+    def __init__(self, text: str) -> None:
+        self.tokens: list[tuple[str, str]] = []
+        pos = 0
+        while pos < len(text):
+            m = _LEX.match(text, pos)
+            if m is None:
+                raise _Unbounded(f"cannot read {text[pos:pos + 20]!r}")
+            pos = m.end()
+            if m.lastgroup != "ws":
+                self.tokens.append((m.lastgroup or "", m.group()))
+        self.i = 0
+        self.prefixes: dict[str, str] = {}
+        self.found: set[str] = set()
+
+    # tokens
+
+    def peek(self, k: int = 0) -> tuple[str, str]:
+        return self.tokens[self.i + k] if self.i + k < len(self.tokens) else ("end", "")
+
+    def take(self) -> tuple[str, str]:
+        tok = self.peek()
+        if tok[0] == "end":
+            raise _Unbounded("unexpected end")
+        self.i += 1
+        return tok
+
+    def expect(self, text: str) -> None:
+        if self.take()[1] != text:
+            raise _Unbounded(f"expected {text}")
+
+    def keyword(self, k: int = 0) -> str:
+        kind, text = self.peek(k)
+        return text.upper() if kind == "name" else ""
+
+    def iri(self, tok: tuple[str, str]) -> str:
+        kind, text = tok
+        if kind == "iri":
+            if "\\" in text:
+                raise _Unbounded("an escaped IRI")
+            return text
+        if kind == "pname":
+            prefix, _, local = text.partition(":")
+            if prefix not in self.prefixes or "\\" in local or "%" in local:
+                raise _Unbounded(f"the prefixed name {text}")
+            return f"<{self.prefixes[prefix]}{local}>"
+        if kind == "name" and text == "a":
+            return f"<{RDF}type>"
+        raise _Unbounded(f"{text} is not an IRI")
+
+    # the query
+
+    def query(self) -> None:
+        while self.keyword() == "PREFIX":
+            self.take()
+            kind, name = self.take()
+            iri = self.take()
+            if kind != "pname" or not name.endswith(":") or iri[0] != "iri":
+                raise _Unbounded("a PREFIX declaration")
+            self.prefixes[name[:-1]] = iri[1][1:-1]
+        if self.peek()[1] == "{":
+            self.group()
+        elif self.keyword() == "SELECT":
+            self.select()
+        else:
+            raise _Unbounded(f"a query that starts with {self.peek()[1]}")
+        if self.peek()[0] != "end":
+            raise _Unbounded(f"{self.peek()[1]} after the query")
+
+    def select(self) -> None:
+        self.expect_keyword("SELECT")
+        while self.peek()[1] != "{" and self.keyword() != "WHERE":
+            if self.keyword() in ("FROM", "NAMED"):
+                raise _Unbounded("FROM")
+            if self.peek()[1] == "(":
+                self.expression()
+            else:
+                self.take()
+        if self.keyword() == "WHERE":
+            self.take()
+        self.group()
+        # solution modifiers: GROUP BY, HAVING, ORDER BY, LIMIT, OFFSET (expressions may hold EXISTS)
+        while self.peek()[0] != "end" and self.peek()[1] != "}":
+            if self.keyword() == "VALUES":
+                self.take()
+                self.values()
+            elif self.peek()[1] == "(":
+                self.expression()
+            elif self.at_exists():
+                self.exists()
+            elif self.peek()[1] == "{":
+                raise _Unbounded("a group in the solution modifiers")
+            else:
+                self.take()
+
+    def expect_keyword(self, word: str) -> None:
+        if self.keyword() != word:
+            raise _Unbounded(f"expected {word}")
+        self.take()
+
+    # expressions: only EXISTS reads the graph
+
+    def expression(self) -> None:
+        """A parenthesized expression, with the groups of any EXISTS in it."""
+        self.expect("(")
+        depth = 1
+        while depth:
+            if self.at_exists():
+                self.exists()
+                continue
+            kind, text = self.take()
+            if text == "(":
+                depth += 1
+            elif text == ")":
+                depth -= 1
+            elif text in ("{", "}"):
+                raise _Unbounded("a brace in an expression")
+
+    def at_exists(self) -> bool:
+        return self.keyword() == "EXISTS" or (self.keyword() == "NOT" and self.keyword(1) == "EXISTS")
+
+    def exists(self) -> None:
+        if self.keyword() == "NOT":
+            self.take()
+        self.expect_keyword("EXISTS")
+        self.group()
+
+    # graph patterns
+
+    def group(self) -> None:
+        self.expect("{")
+        if self.keyword() == "SELECT":
+            self.select()
+            self.expect("}")
+            return
+        while True:
+            kind, text = self.peek()
+            word = self.keyword()
+            if text == "}":
+                self.take()
+                return
+            if text == "{":
+                self.group()
+            elif text == "." or word == "UNION":
+                self.take()
+            elif word in ("OPTIONAL", "MINUS"):
+                self.take()
+                self.group()
+            elif word == "FILTER":
+                self.take()
+                self.constraint()
+            elif word == "BIND":
+                self.take()
+                self.expression()
+            elif word == "VALUES":
+                self.take()
+                self.values()
+            elif kind == "name" and text not in ("true", "false"):
+                raise _Unbounded(f"{text} in a group")
+            else:
+                self.triples()
+
+    def constraint(self) -> None:
+        if self.peek()[1] == "(":
+            self.expression()
+        elif self.at_exists():
+            self.exists()
+        elif self.peek()[0] in ("name", "iri", "pname"):  # a function call
+            self.take()
+            self.expression()
+        else:
+            raise _Unbounded("a FILTER")
+
+    def values(self) -> None:
+        """VALUES ?x { ... } or VALUES (?x ?y) { (...) ... }: data, nothing read."""
+        if self.peek()[1] == "(":
+            while self.take()[1] != ")":
+                pass
+        elif self.take()[0] != "var":
+            raise _Unbounded("VALUES")
+        self.expect("{")
+        while (tok := self.take())[1] != "}":
+            if tok[1] == "{":
+                raise _Unbounded("a brace in VALUES")
+
+    # triples
+
+    def term(self) -> bool:
+        """One subject or object; whether it is a constant (not a variable or blank node)."""
+        kind, text = self.peek()
+        if text == "[":
+            self.take()
+            if self.peek()[1] != "]":
+                self.properties(False)
+            self.expect("]")
+            return False
+        if text == "(":
+            raise _Unbounded("a collection")
+        self.take()
+        if kind in ("var", "bnode"):
+            return False
+        if kind in ("iri", "pname"):
+            self.iri((kind, text))
+            return True
+        if kind == "string":
+            if self.peek()[0] == "lang":
+                self.take()
+            elif self.peek()[1] == "^^":
+                self.take()
+                self.iri(self.take())
+            return True
+        if kind == "number" or (kind == "name" and text in ("true", "false")):
+            return True
+        raise _Unbounded(f"{text} as a term")
+
+    def triples(self) -> None:
+        blank = self.peek()[1] == "["
+        constant = self.term()
+        if blank and self.peek()[1] in (".", "}"):
+            return
+        self.properties(constant)
+
+    def properties(self, subject_constant: bool) -> None:
+        while True:
+            if self.peek()[0] == "var":
+                raise _Unbounded("a variable predicate")
+            zero = self.path()
+            objects_constant = self.term()
+            while self.peek()[1] == ",":
+                self.take()
+                objects_constant = self.term() and objects_constant
+            if zero and not (subject_constant or objects_constant):
+                raise _Unbounded("a path of zero steps between two variables")
+            if self.peek()[1] != ";":
+                return
+            while self.peek()[1] == ";":
+                self.take()
+            kind, text = self.peek()
+            if not (kind in ("var", "iri", "pname") or text in ("a", "^", "(", "!")):
+                return
+
+    def path(self) -> bool:
+        """A predicate or property path; its IRIs are recorded. Whether it can match zero steps."""
+        zero = self.path_sequence()
+        while self.peek()[1] == "|":
+            self.take()
+            zero = self.path_sequence() or zero
+        return zero
+
+    def path_sequence(self) -> bool:
+        zero = self.path_element()
+        while self.peek()[1] == "/":
+            self.take()
+            zero = self.path_element() or zero
+        return zero
+
+    def path_element(self) -> bool:
+        if self.peek()[1] == "^":
+            self.take()
+        kind, text = self.peek()
+        if text == "(":
+            self.take()
+            zero = self.path()
+            self.expect(")")
+        elif text == "!":
+            raise _Unbounded("a negated property set")
+        else:
+            self.found.add(self.iri(self.take()))
+            zero = False
+        if self.peek()[1] in ("*", "?"):
+            self.take()
+            return True
+        if self.peek()[1] == "+":
+            self.take()
+        return zero
+
+
+def predicates_read(text: str) -> frozenset[str] | None:
+    """The predicates (as `<iri>`) of the triples a SPARQL query can match, or None when it can match
+    triples of any predicate or the scanner does not understand it. A placeholder for the subclasses
+    of a class (`subclasses`) counts as the class: it is filled in with IRIs in a VALUES block."""
+    try:
+        scanner = _Scanner(_SUBCLASSES.sub(r"\1", text))
+        scanner.query()
+    except (_Unbounded, IndexError):
+        return None
+    return frozenset(scanner.found)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -237,7 +237,7 @@ def _validate_built(built: BuiltDataset, validator: str, shapes_path: Path,
             except shacl_sparql.Unsupported as e:
                 why = f"the shapes use {e}, which only pyshacl runs"
         if why is None:
-            store, union = _store_of(built)
+            store, union = _store_of(built, checker.predicates)
             results = checker.validate(store, union=union)
             return ValidationReport(sorted(results, key=ValidationResult.sort_key), None)  # type: ignore[arg-type]
         say(f"validating with pyshacl: {why}")
@@ -255,8 +255,13 @@ def _validate_built(built: BuiltDataset, validator: str, shapes_path: Path,
 IN_MEMORY_MAX = 16_000_000
 
 
-def _store_of(built: BuiltDataset):  # (pyoxigraph.Store, whether to query the union)
-    """A store of `built` to validate: in memory, or the cached on-disk one for a large dataset."""
+def _store_of(built: BuiltDataset, predicates: frozenset[str] | None = None):  # (pyoxigraph.Store, union?)
+    """A store of `built` to validate: in memory, or the cached on-disk one for a large dataset.
+
+    With `predicates` (the `<iri>`s the shapes' queries can match: `SparqlValidator.predicates`), the
+    in-memory store holds only the triples of those predicates (`lines_with_predicates`): no other
+    triple can change a result. At 100x that keeps 82% of the 1.4 million triples and loading them
+    takes 4.5 -> 3.5 s of CPU, the filter's 0.3 s included (decision 17)."""
     import pyoxigraph as ox
 
     from jisr_kg.pipeline import cache
@@ -271,8 +276,17 @@ def _store_of(built: BuiltDataset):  # (pyoxigraph.Store, whether to query the u
 
     store = ox.Store()
     for name in built.names():  # a few thousand lines at a time (the lines may be read from a file)
-        store.load(input=LinesReader(built.lines[name]), format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(name))
+        lines = built.lines[name] if predicates is None else lines_with_predicates(built.lines[name], predicates)
+        store.load(input=LinesReader(lines), format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(name))
     return store, True
+
+
+def lines_with_predicates(lines: Iterable[str], predicates: frozenset[str]) -> Iterator[str]:
+    """The N-Triples lines whose predicate is one of `predicates` (`<iri>`s), and those whose predicate
+    is written with an escape (which may denote one of them). A line is `<s> <p> o .`: neither an IRI
+    nor a blank node label holds a space, so the predicate is the line's second field (0.3 s for the
+    1.4 million lines at 100x)."""
+    return (line for line in lines if (p := line.split(" ", 2)[1]) in predicates or "\\" in p)
 
 
 def results_of(report_graph: rdflib.Graph) -> list[ValidationResult]:
