@@ -92,6 +92,86 @@ def test_a_relative_iri_resolves_against_the_fixed_base_wherever_the_folder_lies
     assert rows(fresh) == [{"s": ID + "thing/x"}]
 
 
+TRICKY = {  # blank nodes, typed literals and text that looks like them, in every format read
+    "a.ttl": """@prefix e: <http://example.org/> . @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+e:a e:knows [ e:name "one" ] , [ e:name "two"@en ] ; e:list ( e:x [ e:y "z" ] ) ; e:to _:y .
+_:x e:name "a _:b literal", "\\"^^<x> in a string"@en-GB , "5"^^xsd:integer , "5"^^xsd:integer ; e:rel _:x, _:y .
+_:y e:v "1.5"^^xsd:decimal , "x"^^xsd:string , "é\\n\\t\\u2028 \u2028 _:q" ; e:w <http://example.org/_:iri> .
+""",
+    "b.trig": """@prefix e: <http://example.org/> .
+e:g { _:x e:p [ e:q "1"^^<http://www.w3.org/2001/XMLSchema#integer> ] . e:a e:p _:x . }
+_:g { e:a e:p "x" . } e:a e:p _:x .
+""",
+    "c.nq": '_:a <http://example.org/p> _:b <http://example.org/g> .\n_:b <http://example.org/p> _:a .\n'
+            '<http://example.org/a> <http://example.org/p> "2"^^<http://www.w3.org/2001/XMLSchema#integer> _:g .\n',
+    "d.jsonld": '{"@context": {"e": "http://example.org/"}, "@id": "e:a", "e:p": {"e:q": "x", "e:r": {"@id": "_:n"}},'
+                ' "e:s": {"@value": "3", "@type": "http://www.w3.org/2001/XMLSchema#integer"}}',
+    "e.rdf": """<?xml version="1.0"?>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:e="http://example.org/">
+  <rdf:Description rdf:about="http://example.org/a">
+    <e:p rdf:nodeID="n1"/><e:q rdf:parseType="Resource"><e:r>x</e:r></e:q>
+    <e:n rdf:datatype="http://www.w3.org/2001/XMLSchema#integer">7</e:n>
+  </rdf:Description>
+  <rdf:Description rdf:nodeID="n1"><e:r>y&#13;z</e:r></rdf:Description>
+</rdf:RDF>
+""",
+    "f.nt": '_:x <http://example.org/p> "a\\"^^<b>" .\n<http://example.org/a> <http://example.org/p> _:x .\n',
+}
+
+
+def _one_triple_at_a_time(path: Path, index: int) -> list[str]:
+    """The lines of a file as `parse_file` first made them: one Python string per term, blank nodes
+    numbered as they come (subject before object)."""
+    import pyoxigraph as ox
+
+    from jisr_kg.pipeline.load import BASE_IRI
+    from jisr_kg.rdf import formats
+
+    fmt = formats.rdf_by_extension(path.suffix)
+    assert fmt is not None and fmt.oxigraph is not None
+    blank: dict[str, str] = {}
+    lines = []
+    for q in ox.parse(path.read_bytes(), format=getattr(ox.RdfFormat, fmt.oxigraph), base_iri=BASE_IRI):
+        terms = [blank.setdefault(t.value, f"_:f{index}b{len(blank)}") if isinstance(t, ox.BlankNode) else str(t)
+                 for t in (q.subject, q.predicate, q.object)]
+        lines.append(" ".join(terms) + " .")
+    return lines
+
+
+@pytest.mark.parametrize("name", sorted(TRICKY))
+def test_parse_file_gives_the_lines_and_blank_node_labels_of_one_triple_at_a_time(tmp_path: Path, name: str) -> None:
+    """`parse_file` has Oxigraph write the N-Triples text and only then relabels blank nodes and finds the
+    typed literals: the same lines, in the same order, as made a term at a time from Python objects."""
+    from jisr_kg.pipeline.load import parse_file
+
+    path = write(tmp_path / name, TRICKY[name])
+    lines = parse_file(path, 3)
+    assert lines == _one_triple_at_a_time(path, 3)
+    assert len(lines) >= 2
+    assert any(line.startswith("_:f3b0 ") or " _:f3b0 " in line for line in lines) or name == "d.jsonld"
+
+
+def test_ill_typed_literals_are_named_with_the_first_triple_and_the_blank_node_labels(tmp_path: Path) -> None:
+    from jisr_kg.errors import InputError
+    from jisr_kg.pipeline.load import parse_file
+
+    path = write(tmp_path / "a.ttl", '@prefix e: <http://example.org/> .\n'
+                 '@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .\n'
+                 'e:a e:p "x\\"^^<y>" , _:n . _:n e:p "abc"^^xsd:integer .\n'
+                 '_:m e:q "abc"^^xsd:integer, "1.x"^^xsd:decimal .\n')
+    with pytest.raises(InputError) as e:
+        parse_file(path, 7)
+    assert str(e.value).endswith("'abc' is not a valid xsd:integer (the object of _:f7b0 <http://example.org/p>) "
+                                 "(and 1 more)")
+    # a lexical form with an escape is read as Oxigraph reads it
+    write(path, '<http://example.org/a> <http://example.org/p> '
+          '"1\\n\\u00e92"^^<http://www.w3.org/2001/XMLSchema#integer> .')
+    with pytest.raises(InputError) as e:
+        parse_file(path, 7)
+    assert str(e.value).endswith("'1\\né2' is not a valid xsd:integer (the object of <http://example.org/a> "
+                                 "<http://example.org/p>)")
+
+
 # ---------------------------------------------------------------- parser limits
 
 

@@ -8,8 +8,9 @@ Oxigraph writes every term in one canonical form, so equal terms are equal strin
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -54,28 +55,12 @@ def parse_file(path: Path, index: int = 0) -> list[str]:
         raise InputError(e.strerror or "cannot read", path=path) from None
     if fmt.name == "xml":
         _check_entities(data, path)
-    blank: dict[str, str] = {}
-
-    def label(node: ox.BlankNode) -> str:
-        found = blank.get(node.value)
-        if found is None:
-            found = blank[node.value] = f"_:f{index}b{len(blank)}"
-        return found
-
-    lines = []
-    typed: dict[str, tuple] = {}  # each distinct typed literal, with the first triple that has it
-    blank_node, literal_type = ox.BlankNode, ox.Literal  # local names for the hot loop
     try:
-        for q in ox.parse(data, format=getattr(ox.RdfFormat, fmt.oxigraph), base_iri=BASE_IRI):
-            s, p, o = q.subject, q.predicate, q.object
-            s_nt = label(s) if type(s) is blank_node else str(s)
-            if type(o) is blank_node:
-                o_nt = label(o)
-            else:
-                o_nt = str(o)
-                if type(o) is literal_type and o_nt[-1] == ">" and o_nt not in typed:
-                    typed[o_nt] = (o, s_nt, p)
-            lines.append(f"{s_nt} {p} {o_nt} .")
+        quads = ox.parse(data, format=getattr(ox.RdfFormat, fmt.oxigraph), base_iri=BASE_IRI)
+        # Oxigraph writes the N-Triples text itself: no Python object per term, nor a str() of each
+        # (several times faster than a line made per triple here). A dataset's triples of every graph.
+        triples = (q.triple for q in quads) if fmt.kind == "dataset" else quads
+        text = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).decode("utf-8")
     except SyntaxError as e:
         raise InputError(f"syntax error: {_reason(e)}", path=path, line=e.lineno, column=e.offset) from None
     except MemoryError:  # Oxigraph's buffer limit, raised as MemoryError
@@ -83,8 +68,63 @@ def parse_file(path: Path, index: int = 0) -> list[str]:
                          "more than the parser reads", path=path) from None
     except ValueError as e:  # invalid UTF-8, among others
         raise InputError(f"cannot read: {e}", path=path) from None
-    _check_literals(typed, path)
+    # not splitlines(): a literal may hold U+2028 and the like, which N-Triples leaves unescaped
+    lines = text.split("\n")
+    lines.pop()  # after the last line feed
+    if "_:" in text:  # a blank node, or those characters in a literal or an IRI
+        lines = _relabel(lines, index)
+        if '"^^<' in text:  # the lines that name an ill-typed literal's triple: with the new labels
+            text = "".join(line + "\n" for line in lines)
+    if '"^^<' in text:  # a typed literal, or those characters in another literal
+        _check_literals(_typed(text), path)
     return lines
+
+
+def _relabel(lines: list[str], index: int) -> list[str]:
+    """The lines with each blank node named `_:f{index}b{n}`, n counting the file's distinct blank nodes in
+    the order they first occur (subject before object); a line without a blank node is the same string."""
+    blank: dict[str, str] = {}
+
+    def label(node: str) -> str:
+        found = blank.get(node)
+        if found is None:
+            found = blank[node] = f"_:f{index}b{len(blank)}"
+        return found
+
+    relabelled = []
+    for line in lines:
+        s, p, rest = line.split(" ", 2)
+        # a blank node is never a predicate; an object that starts with "_" is one, as a literal starts
+        # with a quote and an IRI (or a triple term) with "<"
+        if s[0] == "_" or rest[0] == "_":
+            s = label(s) if s[0] == "_" else s
+            rest = label(rest[:-2]) + " ." if rest[0] == "_" else rest
+            line = f"{s} {p} {rest}"
+        relabelled.append(line)
+    return relabelled
+
+
+def _typed(text: str) -> dict[str, str]:
+    """Each distinct typed literal of an N-Triples text (as its N-Triples term), with the first line that
+    has it as its object. The text is searched for '"^^<' (in C), not read a line at a time: most lines
+    hold no typed literal."""
+    typed: dict[str, str] = {}
+    find, rfind = text.find, text.rfind
+    at = find('"^^<')
+    while at != -1:
+        end = find("\n", at)
+        line = text[rfind("\n", 0, at) + 1:end]
+        # the object is a literal (the line's first quote: no IRI or blank node holds one) with a datatype
+        # (the line ends with its ">"); not a literal in a triple term (a third space before the quote),
+        # nor a literal with '"^^<' in its text (the line would end with a quote or a language tag)
+        if line[-3] == ">":
+            start = line.index('"')
+            if line.count(" ", 0, start) == 2:
+                o = line[start:-2]
+                if o not in typed:
+                    typed[o] = line
+        at = find('"^^<', end)
+    return typed
 
 
 def parse_files(paths: Iterable[Path]) -> set[str]:
@@ -95,8 +135,9 @@ def parse_files(paths: Iterable[Path]) -> set[str]:
     return lines
 
 
-def _check_literals(typed: dict[str, tuple], path: Path) -> None:
-    """Refuse an ill-typed literal ("2011-06-31"^^xsd:date, "abc"^^xsd:integer).
+def _check_literals(typed: dict[str, str], path: Path) -> None:
+    """Refuse an ill-typed literal ("2011-06-31"^^xsd:date, "abc"^^xsd:integer); `typed` maps each
+    typed literal (in N-Triples) to the line of a triple that has it as its object.
 
     Such a literal makes the data inconsistent under OWL 2 RL (rule dt-not-type), but each reasoner
     noticed it differently: owlrl only among the triples it is shown, `reasonable` never (SHACL then
@@ -104,35 +145,55 @@ def _check_literals(typed: dict[str, tuple], path: Path) -> None:
     own table of lexical forms, every reasoner and every command gets the same one-line answer."""
     if not typed:
         return
-    from owlrl.DatatypeHandling import AltXSDToPYTHON
-    from rdflib.term import XSDToPython
+    import pyoxigraph as ox
 
     from jisr_kg.rdf.terms import compact
 
-    # owlrl's forms for the OWL 2 RL datatypes; rdflib's for the few others it converts (xsd:duration),
-    # which would otherwise print rdflib's conversion traceback when pyshacl reads the graph
+    checks = _lexical_checks()
+
+    def triple(line: str) -> ox.Triple:
+        return next(iter(ox.parse(line, format=ox.RdfFormat.N_TRIPLES))).triple
+
+    def where(line: str) -> str:
+        t = triple(line)
+        s = str(t.subject)  # a blank node as its label in the line
+        return f"{compact(s[1:-1]) if s.startswith('<') else s} {compact(t.predicate.value)}"
+
+    bad = []
+    for literal, line in typed.items():
+        cut = literal.rindex('"^^<')
+        datatype = literal[cut + 4:-1]  # an IRI stands in N-Triples as it is
+        convert = checks.get(datatype)
+        if convert is None:
+            continue
+        # the lexical form: as written, unless it holds an escape (\" \\ \n \uXXXX ...), which Oxigraph reads
+        value = literal[1:cut] if "\\" not in literal else triple(line).object.value
+        if _LONG_DIGITS.fullmatch(value):  # well-formed, but Python (so owlrl, rdflib) reads no more
+            raise InputError(f"a number of {len(value.strip())} digits (the object of {where(line)}): the "
+                             "reasoner reads at most 4300", path=path)
+        try:
+            convert(value)
+        except (ValueError, TypeError, ArithmeticError):
+            bad.append((value, datatype, line))
+    if bad:
+        value, datatype, line = bad[0]
+        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+        raise InputError(f"{_clip(value)!r} is not a valid {compact(datatype)} "
+                         f"(the object of {where(line)}){more}", path=path)
+
+
+@functools.cache
+def _lexical_checks() -> dict[str, Callable[[str], object]]:
+    """Datatype IRI -> a function that raises on an ill-formed lexical form: owlrl's forms for the OWL 2
+    RL datatypes; rdflib's for the few others it converts (xsd:duration), which would otherwise print
+    rdflib's conversion traceback when pyshacl reads the graph. Made once (every file is checked)."""
+    from owlrl.DatatypeHandling import AltXSDToPYTHON
+    from rdflib.term import XSDToPython
+
     checks = {str(dt): f for dt, f in XSDToPython.items() if f is not None}
     checks.update((str(dt), f) for dt, f in AltXSDToPYTHON.items())
     checks.pop(XSD_STRING, None)
-    bad = []
-    for literal, s, p in typed.values():
-        convert = checks.get(literal.datatype.value)
-        if convert is None:
-            continue
-        if _LONG_DIGITS.fullmatch(literal.value):  # well-formed, but Python (so owlrl, rdflib) reads no more
-            where = f"{compact(s[1:-1]) if s.startswith('<') else s} {compact(p.value)}"
-            raise InputError(f"a number of {len(literal.value.strip())} digits (the object of {where}): the "
-                             "reasoner reads at most 4300", path=path)
-        try:
-            convert(literal.value)
-        except (ValueError, TypeError, ArithmeticError):
-            bad.append((literal, s, p))
-    if bad:
-        literal, s, p = bad[0]
-        where = f"{compact(s[1:-1]) if s.startswith('<') else s} {compact(p.value)}"
-        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
-        raise InputError(f"{_clip(literal.value)!r} is not a valid {compact(literal.datatype.value)} "
-                         f"(the object of {where}){more}", path=path)
+    return checks
 
 
 _LONG_DIGITS = re.compile(r"\s*[+-]?[0-9]{4301,}\s*")  # sys.get_int_max_str_digits()
