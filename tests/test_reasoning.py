@@ -321,3 +321,28 @@ def test_the_instance_rules_a_set_at_a_time_derive_what_they_derive_a_triple_at_
     expected = _one_triple_at_a_time(schema, instances)
     assert set(derived) == expected and len(derived) == len(expected)
     assert set(known) == set(instances) | expected
+
+
+def test_owlrls_rules_run_with_the_same_code_and_terms_at_hand() -> None:
+    """`reason._without_reflexive_same_as` runs owlrl's own rule methods with rdflib's vocabulary classes
+    (whose every attribute read runs Python code) swapped, in their globals only, for objects that
+    hold each term once read: the same code, the same terms, nothing else changed."""
+    import owlrl
+    from rdflib.namespace import XSD
+
+    from jisr_kg.pipeline import reason
+
+    for semantics in (owlrl.OWLRL_Semantics, owlrl.RDFS_Semantics):
+        ours = reason._without_reflexive_same_as(semantics)
+        assert reason._without_reflexive_same_as(semantics) is ours  # made once
+        copied = [name for name, f in vars(semantics).items() if callable(f) and hasattr(f, "__code__")]
+        assert copied
+        for name in copied:
+            theirs, mine = vars(semantics)[name], vars(ours)[name]
+            assert mine.__code__ is theirs.__code__
+            changed = {k for k, v in mine.__globals__.items() if v is not theirs.__globals__.get(k)}
+            assert changed and changed <= {"OWL", "RDF", "RDFS", "XSD"}, changed
+            assert mine.__globals__.keys() == theirs.__globals__.keys()
+    terms = reason._Terms(OWL)
+    assert terms.sameAs == OWL.sameAs and terms.sameAs is terms.sameAs and terms["Thing"] == OWL["Thing"]
+    assert reason._Terms(XSD).integer == XSD.integer

@@ -14,8 +14,10 @@ other constructs is reasoned by owlrl. `reasonable` (OWL 2 RL in Rust) is a thir
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import itertools
+import types
 from collections.abc import Callable, Iterable, Iterator
 from collections.abc import Set as AbstractSet
 from typing import Literal
@@ -360,6 +362,7 @@ def _owlrl(graph, profile: Profile):
     return closure
 
 
+@functools.cache
 def _without_reflexive_same_as(semantics: type) -> type:
     """owlrl's rules, less the `x owl:sameAs x` that rule eq-ref adds for every node.
 
@@ -367,17 +370,67 @@ def _without_reflexive_same_as(semantics: type) -> type:
     eq-rep-s/p/o rules, copying every node's triples onto itself: most of its running time on our
     data. Every other rule is untouched, so the kept entailments are exactly owlrl's
     (tests/test_reasoning.py compares them with plain owlrl).
+
+    The rules are also run with the vocabulary at hand (`_with_terms_at_hand`): the same code on the
+    same terms, in half the time.
     """
     from rdflib import OWL
 
+    same_as = OWL.sameAs
+
     class Semantics(semantics):  # type: ignore[misc, valid-type]
         def store_triple(self, t: tuple) -> None:
-            if t[1] == OWL.sameAs and t[0] == t[2]:
+            if t[1] == same_as and t[0] == t[2]:
                 return
             super().store_triple(t)
 
+    for name, method in vars(semantics).items():
+        if isinstance(method, types.FunctionType) and name not in vars(Semantics):
+            setattr(Semantics, name, _with_terms_at_hand(method))
     Semantics.__name__ = f"{semantics.__name__}WithoutReflexiveSameAs"
     return Semantics
+
+
+def _with_terms_at_hand(function: types.FunctionType) -> types.FunctionType:
+    """The function, with rdflib's vocabulary classes among its globals (OWL, RDF, RDFS, XSD) replaced
+    by `_Terms`. owlrl's rules name every term as an attribute of those classes (`OWL.sameAs`), and each
+    such read runs rdflib's DefinedNamespace `__getattr__` in Python: 75,000 reads, half of owlrl's time,
+    on the schema of our data. The code and the terms stay the same."""
+    copy = types.FunctionType(function.__code__, _globals_with_terms(function.__globals__), function.__name__,
+                              function.__defaults__, function.__closure__)
+    copy.__kwdefaults__ = function.__kwdefaults__
+    copy.__qualname__ = function.__qualname__
+    copy.__doc__ = function.__doc__
+    return copy
+
+
+_GLOBALS: dict[int, dict] = {}  # id of a module's globals -> their copy with `_Terms`
+
+
+def _globals_with_terms(module_globals: dict) -> dict:
+    from rdflib.namespace import DefinedNamespace
+
+    found = _GLOBALS.get(id(module_globals))
+    if found is None:
+        found = _GLOBALS[id(module_globals)] = {
+            name: _Terms(value) if isinstance(value, type) and issubclass(value, DefinedNamespace) else value
+            for name, value in module_globals.items()}
+    return found
+
+
+class _Terms:
+    """An rdflib vocabulary class (`rdflib.OWL`, ...) whose terms, once read, are plain attributes."""
+
+    def __init__(self, namespace: type) -> None:
+        self._namespace = namespace
+
+    def __getattr__(self, name: str):  # only called for a name not read before
+        term = getattr(self._namespace, name)
+        setattr(self, name, term)
+        return term
+
+    def __getitem__(self, name: str):
+        return self._namespace[name]
 
 
 def _reasonable(graph):
