@@ -73,8 +73,8 @@ CHUNK = 20000
 
 
 def _chunks(lines: Iterable[str]) -> Iterator[str]:
-    """N-Triples text of `lines`, CHUNK lines at a time (batched and joined in C: every export reads
-    the lines this way, some twice)."""
+    """N-Triples text of `lines`, CHUNK lines at a time (batched and joined in C: every export but
+    JSON-LD reads the lines this way, some twice, and so does the search for the prefixes used)."""
     it = iter(lines)
     while batch := list(itertools.islice(it, CHUNK)):
         batch.append("")  # the last line's line feed, without a copy of the text to add it
