@@ -93,7 +93,7 @@ def _child(work: Callable[[], object], pipe: int, what: str) -> None:
         outcome: tuple = ("ok", work())
     except JisrError as e:  # e.g. data that RDF/XML cannot carry: the parent raises it as if it met it
         outcome = ("error", e)
-    except BaseException as e:  # noqa: BLE001 - an interrupt, or a bug: the parent reports it
+    except BaseException as e:  # an interrupt, or a bug: the parent reports it
         outcome, code = ("error", JisrError(f"{what} failed: {e!r}", exit_code=1)), 1
     try:
         with os.fdopen(pipe, "wb") as f:
