@@ -129,7 +129,9 @@ def _rules(given: AbstractSet[str], progress: Progress | None) -> set[str]:
         raise InconsistencyError("the reasoner found the data inconsistent: " + "; ".join(errors))
     del known
     # the closure is `closed`, the given instance triples and `derived`: the given ones are left out
-    return _lines(closed, given) | _derived_lines(derived, given)
+    found = _derived_lines(derived, given)
+    found |= _lines(closed, given)
+    return found
 
 
 def _lines(closure: Iterable[Triple], given: AbstractSet[str]) -> set[str]:
@@ -139,22 +141,26 @@ def _lines(closure: Iterable[Triple], given: AbstractSet[str]) -> set[str]:
 
 def _derived_lines(derived: rules.Closure, given: AbstractSet[str]) -> set[str]:
     """`_lines` of what the rules derived, a class or a predicate at a time: `keep` with the checks
-    that are the same for all its triples made once (derived terms are IRIs, literals or blank nodes)."""
+    that are the same for all its triples made once (derived terms are IRIs, literals or blank nodes).
+    `derived` is emptied as it is read, so that its triples are freed as their lines are made."""
     err = "<" + ERR
     found: set[str] = set()
-    for c, nodes in derived.types.items():
+    while derived.types:
+        c, nodes = derived.types.popitem()
         if c.startswith(("_:", err)):
             continue
         tail = f" {TYPE} {c} ."
         found.update([s + tail for s in nodes if s[0] == "<" and not s.startswith(err)])
-    for p, pairs in derived.pairs.items():
+    while derived.pairs:
+        p, pairs = derived.pairs.popitem()
         if not p.startswith("<"):
             continue
         middle = f" {p} "
         found.update([f"{s}{middle}{o} ." for s, o in pairs
                       if s[0] == "<" and o[0] != "_" and not s.startswith(err) and not o.startswith(err)
                       and (s != o or p != SAME_AS)])
-    return found - given
+    found.difference_update(given)  # in place: a copy of the lines' table would be the peak of reasoning
+    return found
 
 
 def _read(given: Iterable[str]) -> tuple[dict[str, list[str]], list[Triple], list[Triple]]:
