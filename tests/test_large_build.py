@@ -75,15 +75,21 @@ def test_the_lines_reader_gives_oxigraph_the_lines() -> None:
 def test_void_counts_as_the_lines_go_by_equal_counting_them_all(built) -> None:
     import heapq
 
-    from jisr_kg.pipeline.void import dataset_counts, graph_counts
+    from jisr_kg.pipeline.void import GraphCounts
+
+    def counted(lines: list[str]) -> tuple[int, ...]:
+        terms = [line.split(" ", 2) for line in lines]
+        return len(lines), len({t[0] for t in terms if t[0].startswith("<")}), len({t[1] for t in terms})
+
+    def got(c: GraphCounts) -> tuple[int, ...]:
+        return c.triples, len(c.subjects), len(c.properties)
 
     graphs = [built.lines[name] for name in built.names()]
+    for lines in graphs:
+        assert got(GraphCounts.of(iter(lines))) == counted(lines)
+    # the dataset's counts, from the graphs' (which share no triple), are those of all the lines
     union = list(heapq.merge(*graphs))
-    for lines in [*graphs, union]:
-        terms = [line.split(" ", 2) for line in lines]
-        expected = (len(lines), len({t[0] for t in terms if t[0].startswith("<")}), len({t[1] for t in terms}))
-        assert graph_counts(iter(lines)) == expected
-    assert dataset_counts(built) == graph_counts(union)
+    assert got(GraphCounts.union(GraphCounts.of(lines) for lines in graphs)) == counted(union)
 
 
 def test_the_rules_read_only_the_triples_a_rule_can_use(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -272,22 +272,22 @@ def _release_tasks(built, tmp: Path, *, inferred: bool) -> list[Task]:  # built:
     triple, which `built` need not hold yet; else the others. Slowest first, so that the last task to
     finish is a short one."""
     from jisr_kg.pipeline.export import FORMATS, consensus_lines, stream_export, stream_lines
-    from jisr_kg.pipeline.void import dataset_counts, graph_counts
+    from jisr_kg.pipeline.void import GraphCounts
     from jisr_kg.rdf import formats
-    from jisr_kg.rdf.namespaces import ASSERTED_GRAPH, CONSENSUS_GRAPH, DATASET, INFERRED_GRAPH
+    from jisr_kg.rdf.namespaces import ASSERTED_GRAPH, CONSENSUS_GRAPH, INFERRED_GRAPH
 
     def file(name: str, write: Callable[[BinaryIO], object]) -> Task:
         return name, lambda: _write(tmp / name, write)
 
     def counts(name: str) -> Task:
-        return _COUNTS + name, lambda: dataset_counts(built) if name == DATASET else graph_counts(built.lines[name])
+        return _COUNTS + name, lambda: GraphCounts.of(built.lines[name])
 
     order = sorted(FORMATS, key=lambda f: _EXPORT_ORDER.index(f) if f in _EXPORT_ORDER else len(_EXPORT_ORDER))
     tasks = [file(f"jisr-kg{'-inferred' if inferred else ''}{formats.rdf(fmt).extension}",
                   lambda out, f=fmt: stream_export(built, f, out, infer=inferred))
              for fmt in order]
     if inferred:
-        return [*tasks, counts(DATASET), counts(INFERRED_GRAPH)]
+        return [*tasks, counts(INFERRED_GRAPH)]
     consensus = file("jisr-kg-consensus.ttl", lambda out: stream_lines(lambda: consensus_lines(built), "turtle", out))
     return [consensus, *tasks, counts(ASSERTED_GRAPH), counts(CONSENSUS_GRAPH)]
 
