@@ -464,7 +464,20 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 def run() -> None:
-    sys.exit(main())
+    code = main()
+    # End without freeing every object one by one: the interpreter's own exit deallocates the dataset
+    # line by line (0.4 s at 100 times our data, 0.05 s at 1x, on every command). The exit functions
+    # still run (temporary folders are removed) and the output is flushed; every file was closed.
+    import atexit
+    import os
+
+    atexit._run_exitfuncs()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader went away: not an error
+        _quiet_stdout()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":
