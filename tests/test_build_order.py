@@ -92,19 +92,27 @@ def test_a_killed_early_child_fails_the_build_with_one_line_and_writes_nothing(t
 
 
 @pytest.fixture
-def split_always(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Every parse split between two processes; the list counts the children forked."""
-    from jisr_kg.pipeline import dataset, forked
+def forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The children forked (`forked.Forked`) while the test runs."""
+    from jisr_kg.pipeline import forked
 
-    forks: list[int] = []
+    made: list[int] = []
 
     class Counted(forked.Forked):
         def __init__(self, *args, **kwargs) -> None:
             super().__init__(*args, **kwargs)
-            forks.append(self.pid)
+            made.append(self.pid)
+
+    monkeypatch.setattr(forked, "Forked", Counted)
+    return made
+
+
+@pytest.fixture
+def split_always(monkeypatch: pytest.MonkeyPatch, forks: list[int]) -> list[int]:
+    """Every parse split between two processes; the list counts the children forked."""
+    from jisr_kg.pipeline import dataset
 
     monkeypatch.setattr(dataset, "PARSE_SPLIT_MIN", 0)
-    monkeypatch.setattr(forked, "Forked", Counted)
     return forks
 
 
@@ -140,3 +148,18 @@ def test_a_bad_file_parsed_by_the_child_is_reported_as_by_one_process(tmp_path: 
     with pytest.raises(InputError) as first:
         parse_inputs(paths)
     assert "a.ttl" in str(first.value)
+
+
+def test_the_consensus_view_derived_by_a_child_is_the_one_of_one_process(monkeypatch: pytest.MonkeyPatch,
+                                                                          forks: list[int]) -> None:
+    from jisr_kg.paths import inputs
+    from jisr_kg.pipeline import dataset
+
+    inp = inputs()
+    monkeypatch.setattr(dataset, "CONSENSUS_APART_MIN", 0)
+    apart = dataset.compile_dataset(inp)
+    assert len(forks) == 1
+    monkeypatch.setattr(dataset, "CONSENSUS_APART_MIN", 10**9)
+    together = dataset.compile_dataset(inp)
+    assert len(forks) == 1
+    assert apart.lines == together.lines and len(apart.lines[dataset.CONSENSUS_GRAPH]) > 0

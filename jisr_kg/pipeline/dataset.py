@@ -230,6 +230,29 @@ def parse_inputs(paths: Sequence[Path]) -> set[str]:
     return lines
 
 
+#: From this many asserted triples up to `CONSENSUS_APART_MAX`, a forked child derives the consensus
+#: view while this process sorts the asserted lines (1.3 s at 100 times our data). Below, forking
+#: costs more than it saves; above, the child would copy the pages of every line it reads (decision 22).
+CONSENSUS_APART_MIN = 50_000
+CONSENSUS_APART_MAX = 3_000_000
+
+
+def _sorted_and_consensus(asserted: set[str], query: str) -> tuple[list[str], set[str]]:
+    """The asserted lines sorted, and the consensus view (`consensus_view`), on two cores where it pays."""
+    from jisr_kg.pipeline.forked import Forked, can_fork
+
+    if not (CONSENSUS_APART_MIN <= len(asserted) <= CONSENSUS_APART_MAX and can_fork()):
+        consensus = consensus_view(asserted, query)
+        return sorted(asserted), consensus
+    child = Forked(lambda: consensus_view(asserted, query), "the process deriving the consensus view")
+    try:
+        ordered = sorted(asserted)
+        consensus = child.result()
+    finally:
+        child.stop()
+    return ordered, consensus
+
+
 def compile_dataset(
     inputs: Inputs,
     *,
@@ -250,9 +273,10 @@ def compile_dataset(
     asserted = parse_inputs(inputs.rdf)
     release_memory()
     say("deriving the consensus view")
-    consensus = consensus_view(asserted, inputs.consensus_query.read_text(encoding="utf-8"))
-    # sorted now, not after reasoning (the same work): what `before_reasoning` is given
-    lines: dict[str, list[str] | FileLines] = {ASSERTED_GRAPH: sorted(asserted), CONSENSUS_GRAPH: sorted(consensus)}
+    # the asserted lines are sorted now, not after reasoning (the same work): what `before_reasoning` is
+    # given; and while a child derives the consensus view, where that pays
+    asserted_sorted, consensus = _sorted_and_consensus(asserted, inputs.consensus_query.read_text(encoding="utf-8"))
+    lines: dict[str, list[str] | FileLines] = {ASSERTED_GRAPH: asserted_sorted, CONSENSUS_GRAPH: sorted(consensus)}
     if before_reasoning is not None:
         before_reasoning(BuiltDataset(dict(lines), ""))  # no key: it is not the whole build
     say(f"reasoning ({reasoner}, {'OWL 2 RL' if profile == 'owlrl' else 'RDFS'})")
