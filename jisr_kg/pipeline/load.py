@@ -75,9 +75,21 @@ def parse_file(path: Path, index: int = 0) -> list[str]:
         lines = _relabel(lines, index)
         if '"^^<' in text:  # the lines that name an ill-typed literal's triple: with the new labels
             text = "".join(line + "\n" for line in lines)
+    if " <<(" in text:  # an RDF 1.2 triple term as an object, or those characters in a literal
+        _refuse_triple_terms(lines, path)
     if '"^^<' in text:  # a typed literal, or those characters in another literal
         _check_literals(_typed(text), path)
     return lines
+
+
+def _refuse_triple_terms(lines: list[str], path: Path) -> None:
+    """Refuse RDF 1.2 triple terms (`<<( s p o )>>`, and `<< s p o >>`, which reifies one): the project
+    reads and writes RDF 1.1, so that every store and parser reads its exports."""
+    for line in lines:
+        if line.split(" ", 2)[2].startswith("<<("):
+            s, p, _ = line.split(" ", 2)
+            raise InputError(f"an RDF 1.2 triple term (the object of {s} {p}): the project reads RDF 1.1 only; "
+                             "state it as a claim (rdf:subject, rdf:predicate, rdf:object) instead", path=path)
 
 
 def _relabel(lines: list[str], index: int) -> list[str]:
