@@ -27,15 +27,16 @@ def build_dataset(
     use_cache: bool = True,
     progress: Progress | None = None,
     before_reasoning: Callable[..., object] | None = None,
+    beside_consensus: Callable[..., object] | None = None,
 ):  # returns dataset.BuiltDataset
     """Load, derive the consensus view and reason, or take the result from the cache when the inputs
     have not changed. A damaged cache entry is rebuilt (with a note); commands that start together on
-    a cold cache build it once, the others wait for it. `before_reasoning`: see `compile_dataset`
-    (called only when the dataset is built, not when it comes from the cache)."""
+    a cold cache build it once, the others wait for it. `before_reasoning`, `beside_consensus`: see
+    `compile_dataset` (called only when the dataset is built, not when it comes from the cache)."""
     inp = _inputs(data, reasoner, profile)
     key = inp.key()
     if not use_cache:
-        return _compile(inp, reasoner, profile, progress, before_reasoning)
+        return _compile(inp, reasoner, profile, progress, before_reasoning, beside_consensus)
     if key in _LOADED:
         _LOADED[key] = _LOADED.pop(key)  # the most recently used goes last
         return _LOADED[key]
@@ -44,18 +45,19 @@ def build_dataset(
         with cache.lock(key, progress):
             cached = cache.load(key, progress)  # built by another process while this one waited
             if cached is None:
-                cached = _compile(inp, reasoner, profile, progress, before_reasoning)
+                cached = _compile(inp, reasoner, profile, progress, before_reasoning, beside_consensus)
                 cache.save(cached, progress)
     _remember(key, cached)
     return cached
 
 
 def _compile(inp: Inputs, reasoner: str, profile: str, progress: Progress | None,
-             before_reasoning: Callable[..., object] | None = None):
+             before_reasoning: Callable[..., object] | None = None,
+             beside_consensus: Callable[..., object] | None = None):
     from jisr_kg.pipeline.dataset import compile_dataset
 
     return compile_dataset(inp, reasoner=reasoner, profile=profile, progress=progress,  # type: ignore[arg-type]
-                           before_reasoning=before_reasoning)
+                           before_reasoning=before_reasoning, beside_consensus=beside_consensus)
 
 
 #: Datasets this process has loaded, by key, least recently used first: a library user (or a test)
@@ -177,11 +179,31 @@ def build_release(
     # until none is left: the two cores stay busy whichever side has more work at this scale.
     first, second = _TaskCounter(), _TaskCounter()
     early = _EarlyChild(tmp, first)
+    # What this process works out from the asserted graph while a child derives the consensus view
+    # (about as long as that takes at 100x): the validator's store with that graph loaded (the
+    # validating child, forked later, completes it), and what the exports read the graph for.
+    started: list = []
+    facts: dict[str, object] = {}
+
+    def beside_consensus(asserted: list[str]) -> None:
+        from jisr_kg.pipeline.dataset import BuiltDataset
+        from jisr_kg.pipeline.export import graph_facts
+        from jisr_kg.pipeline.validate import start_store
+        from jisr_kg.rdf.namespaces import ASSERTED_GRAPH
+
+        started.append(start_store({ASSERTED_GRAPH: asserted}, validator=validator))
+        facts.update(graph_facts(BuiltDataset({ASSERTED_GRAPH: asserted}, ""), ASSERTED_GRAPH))
+
+    def before_reasoning(partial) -> None:  # dataset.BuiltDataset of the asserted and consensus graphs
+        partial._derived.update(facts)
+        early.start(partial)
+
     try:
         t = time.perf_counter()
         built = build_dataset(data, reasoner=reasoner, profile=profile, progress=progress,
-                              before_reasoning=early.start)
+                              before_reasoning=before_reasoning, beside_consensus=beside_consensus)
         built = _from_files_if_large(built)
+        built._derived.update(facts)
         summary.seconds["load and reason"] = time.perf_counter() - t
         summary.triples = {name.rsplit("/", 1)[-1]: built.count(name) for name in built.names()}
         lists = [(_release_tasks(built, tmp, inferred=False), first),
@@ -197,7 +219,9 @@ def build_release(
 
         say("validating and exporting")
         t = time.perf_counter()
-        report, done, more = validate_beside(built, drain, validator=validator, progress=progress, also=drain)
+        report, done, more = validate_beside(built, drain, validator=validator, progress=progress, also=drain,
+                                             started=started[0] if started else None)
+        started.clear()
         done.update(more)  # type: ignore[arg-type]
         done.update(early.result())
         summary.seconds["validate and export"] = time.perf_counter() - t
@@ -427,12 +451,13 @@ T = TypeVar("T")
 
 
 def validate_beside(built, work: Callable[[], T], *, validator: str = "sparql",
-                    progress: Progress | None = None, also: Callable[[], object] | None = None):
+                    progress: Progress | None = None, also: Callable[[], object] | None = None,
+                    started=None):  # started: validate.StartedStore
     """Validate `built` in a forked child process while `work` runs in this one: the validation and
     the exports each keep one core busy, so on two cores a release takes about as long as the slower
     of the two. `also` (some of the exports) runs in the child after the validation, to even out the
     two; then the result is (report, work's, also's), else (report, work's). Where there is no fork
-    (Windows), one after the other."""
+    (Windows), one after the other. `started`: see `validate.validate_dataset`."""
     from jisr_kg.pipeline.forked import Forked, can_fork
     from jisr_kg.pipeline.validate import DEFAULT_VALIDATOR, cached_report, validate_dataset
 
@@ -445,10 +470,12 @@ def validate_beside(built, work: Callable[[], T], *, validator: str = "sparql",
     if not can_fork():
         # the plain call for the default validator (what a library user or test may stand in for)
         options = {} if validator == DEFAULT_VALIDATOR else {"validator": validator}
+        if started is not None:
+            options["started"] = started
         return done(validate_dataset(built, **options), work())
 
     def validate_then_also() -> tuple:  # in the child, which has this process's memory: nothing pickled in
-        return validate_dataset(built, validator=validator), also() if also is not None else None
+        return validate_dataset(built, validator=validator, started=started), also() if also is not None else None
 
     child = Forked(validate_then_also, "the validating process")
     try:

@@ -115,6 +115,17 @@ def _used_prefixes(built: BuiltDataset, names: list[str]) -> set[str]:
     return found
 
 
+def graph_facts(built: BuiltDataset, name: str) -> dict[str, object]:
+    """What the exports find out about the graph `name` by reading every line of it (the prefixes its
+    IRIs use, whether RDF/XML can carry it), worked out now and kept with `built`. The result can be
+    given to another dataset of the same graph (`built._derived.update(...)`): `build` works this out
+    for the asserted graph while a child derives the consensus view, then gives it to the datasets
+    its children export from, so that none of them reads the graph for it again."""
+    _used_prefixes(built, [name])
+    _xml_safe(built, name)
+    return {key: built._derived[key] for key in (f"prefixes {name}", f"xml safe {name}")}
+
+
 def _xml_safe(built: BuiltDataset, name: str) -> bool:
     """Whether RDF/XML can carry every literal of the graph `name` (found once, kept with the dataset)."""
     key = f"xml safe {name}"

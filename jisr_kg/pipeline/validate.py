@@ -150,11 +150,13 @@ DEFAULT_VALIDATOR = "sparql"
 
 
 def validate_dataset(built: BuiltDataset, *, validator: str = DEFAULT_VALIDATOR, shapes: Path | None = None,
-                     progress: Callable[[str], None] | None = None, use_cache: bool = True) -> ValidationReport:
+                     progress: Callable[[str], None] | None = None, use_cache: bool = True,
+                     started: StartedStore | None = None) -> ValidationReport:
     """Validate a build: asserted, consensus and inferred triples together (the cached closure).
 
     The report is kept with the cached dataset, keyed by the shapes' digest and the validator, so that
-    a repeated `build`, `validate` or `serve` with unchanged inputs does not validate again."""
+    a repeated `build`, `validate` or `serve` with unchanged inputs does not validate again. `started`:
+    the store some of its graphs were loaded into ahead (`start_store`), which it then completes."""
     if validator not in VALIDATORS:
         raise JisrError(f"unknown validator {validator!r} (choose from {', '.join(VALIDATORS)})")
     shapes_path = shapes if shapes is not None else default_shapes_path()
@@ -166,7 +168,7 @@ def validate_dataset(built: BuiltDataset, *, validator: str = DEFAULT_VALIDATOR,
             if progress:
                 progress("the validation report of these inputs is in the cache")
             return cached
-    report = _validate_built(built, validator, shapes_path, progress)
+    report = _validate_built(built, validator, shapes_path, progress, started)
     if name is not None:
         import hashlib
 
@@ -224,8 +226,40 @@ def _cached_report(key: str, name: str) -> ValidationReport | None:
     return ValidationReport(results, None)  # type: ignore[arg-type]
 
 
+@dataclass
+class StartedStore:
+    """An in-memory store holding some graphs of a dataset, loaded ahead of its validation (as the
+    validator would load them: only the triples its queries can read): see `start_store`."""
+
+    store: object  # pyoxigraph.Store
+    graphs: frozenset[str]
+    shapes: Path
+
+
+def start_store(graphs: dict[str, list[str]], *, validator: str = DEFAULT_VALIDATOR,
+                shapes: Path | None = None) -> StartedStore | None:
+    """Load some graphs (IRI -> sorted lines) of a dataset into the store its validation will query,
+    ahead of it: `build` does this while a child derives the consensus view, and the validating child
+    it forks later finds them loaded. None where the validation would not use such a store (pyshacl,
+    shapes the SPARQL validator does not run)."""
+    import pyoxigraph as ox
+
+    from jisr_kg.pipeline import shacl_sparql
+
+    shapes_path = shapes if shapes is not None else default_shapes_path()
+    if validator != "sparql":
+        return None
+    try:
+        checker = shacl_sparql.validator_for(shapes_path)
+    except (shacl_sparql.Unsupported, JisrError):
+        return None
+    store = ox.Store()
+    _load(store, graphs, checker.predicates)
+    return StartedStore(store, frozenset(graphs), shapes_path)
+
+
 def _validate_built(built: BuiltDataset, validator: str, shapes_path: Path,
-                    progress: Callable[[str], None] | None) -> ValidationReport:
+                    progress: Callable[[str], None] | None, started: StartedStore | None = None) -> ValidationReport:
     say = progress or (lambda _msg: None)
     if validator == "sparql":
         from jisr_kg.pipeline import shacl_sparql
@@ -237,7 +271,8 @@ def _validate_built(built: BuiltDataset, validator: str, shapes_path: Path,
             except shacl_sparql.Unsupported as e:
                 why = f"the shapes use {e}, which only pyshacl runs"
         if why is None:
-            store, union = _store_of(built, checker.predicates)
+            store, union = _store_of(built, checker.predicates,
+                                     started if started is not None and started.shapes == shapes_path else None)
             results = checker.validate(store, union=union)
             return ValidationReport(sorted(results, key=ValidationResult.sort_key), None)  # type: ignore[arg-type]
         say(f"validating with pyshacl: {why}")
@@ -255,8 +290,10 @@ def _validate_built(built: BuiltDataset, validator: str, shapes_path: Path,
 IN_MEMORY_MAX = 16_000_000
 
 
-def _store_of(built: BuiltDataset, predicates: frozenset[str] | None = None):  # (pyoxigraph.Store, union?)
-    """A store of `built` to validate: in memory, or the cached on-disk one for a large dataset.
+def _store_of(built: BuiltDataset, predicates: frozenset[str] | None = None,
+              started: StartedStore | None = None):  # (pyoxigraph.Store, union?)
+    """A store of `built` to validate: in memory (`started`'s, completed with the graphs it lacks, if
+    given), or the cached on-disk one for a large dataset.
 
     With `predicates` (the `<iri>`s the shapes' queries can match: `SparqlValidator.predicates`), the
     in-memory store holds only the triples of those predicates (`lines_with_predicates`): no other
@@ -276,14 +313,25 @@ def _store_of(built: BuiltDataset, predicates: frozenset[str] | None = None):  #
             return ox.Store.read_only(str(cache.store_path(built.key))), True
         except OSError:
             pass
+    if started is not None:
+        _load(started.store, {name: built.lines[name] for name in built.names() if name not in started.graphs},
+              predicates)
+        return started.store, True
+    store = ox.Store()
+    _load(store, {name: built.lines[name] for name in built.names()}, predicates)
+    return store, True
+
+
+def _load(store, graphs: dict[str, Iterable[str]], predicates: frozenset[str] | None) -> None:  # pyoxigraph.Store
+    import pyoxigraph as ox
+
     from jisr_kg.pipeline.dataset import LinesReader
 
-    store = ox.Store()
-    for name in built.names():  # a few thousand lines at a time (the lines may be read from a file)
-        lines = built.lines[name] if predicates is None else lines_with_predicates(built.lines[name], predicates)
+    for name, lines in graphs.items():  # a few thousand lines at a time (the lines may be read from a file)
+        if predicates is not None:
+            lines = lines_with_predicates(lines, predicates)
         store.load(input=LinesReader(lines), format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(name),
                    lenient=True)
-    return store, True
 
 
 def lines_with_predicates(lines: Iterable[str], predicates: frozenset[str]) -> Iterator[str]:
