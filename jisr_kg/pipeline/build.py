@@ -210,12 +210,7 @@ def build_release(
                  (_release_tasks(built, tmp, inferred=True), second)]
 
         def drain() -> dict[str, object]:
-            done: dict[str, object] = {}
-            for tasks, taken in lists:
-                while (i := taken.next()) < len(tasks):
-                    name, run = tasks[i]
-                    done[name] = run()
-            return done
+            return {name: result for tasks, taken in lists for name, result in _drain(tasks, taken).items()}
 
         say("validating and exporting")
         t = time.perf_counter()
@@ -316,6 +311,15 @@ def _release_tasks(built, tmp: Path, *, inferred: bool) -> list[Task]:  # built:
     return [consensus, *tasks, counts(ASSERTED_GRAPH), counts(CONSENSUS_GRAPH)]
 
 
+def _drain(tasks: list[Task], taken: _TaskCounter) -> dict[str, object]:
+    """Run the tasks no other process has taken, until none is left; their results by name."""
+    done: dict[str, object] = {}
+    while (i := taken.next()) < len(tasks):
+        name, run = tasks[i]
+        done[name] = run()
+    return done
+
+
 class _EarlyChild:
     """A forked child that runs the release's first tasks (those that read no inferred triple) while
     this process reasons, sharing them through `taken` with whoever takes the rest after reasoning.
@@ -332,15 +336,7 @@ class _EarlyChild:
         if not can_fork() or sum(built.count(name) for name in built.lines) > RELEASE_FROM_FILES_MIN:
             return
         tasks = _release_tasks(built, self.tmp, inferred=False)
-
-        def work() -> dict[str, object]:
-            done = {}
-            while (i := self.taken.next()) < len(tasks):
-                name, run = tasks[i]
-                done[name] = run()
-            return done
-
-        self.child = Forked(work, "the process writing the release's files")
+        self.child = Forked(lambda: _drain(tasks, self.taken), "the process writing the release's files")
 
     def result(self) -> dict[str, object]:
         """What the child's tasks gave (waiting for it to finish); an error it met is raised here."""
