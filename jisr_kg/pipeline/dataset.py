@@ -210,9 +210,10 @@ def parse_inputs(paths: Sequence[Path]) -> set[str]:
             sizes.append(0)  # parse_file says why
     if sum(sizes) < PARSE_SPLIT_MIN or len(paths) < 2 or not can_fork():
         return parse_files(paths)
-    cut, half = 1, sum(sizes) / 2
-    while cut < len(paths) - 1 and sum(sizes[:cut]) < half:
-        cut += 1
+    # the child takes the files after the first half of the bytes (at least one file each)
+    half = sum(sizes) / 2
+    cut = next((i + 1 for i, seen in enumerate(itertools.accumulate(sizes)) if seen >= half), len(paths) - 1)
+    cut = min(max(cut, 1), len(paths) - 1)
 
     def later() -> bytes:
         lines: list[str] = []
