@@ -104,34 +104,40 @@ _OXIGRAPH_FORMATS = frozenset({"turtle", "trig", "xml"})
 
 
 def _used_prefixes(built: BuiltDataset, names: list[str]) -> set[str]:
-    """The names of our prefixes whose namespace some IRI of the graphs `names` starts with; each
-    graph's are found once and kept with the dataset."""
+    """The names of our prefixes whose namespace some IRI of the graphs `names` starts with."""
     found: set[str] = set()
     for name in names:
-        key = f"prefixes {name}"
-        if key not in built._derived:
-            built._derived[key] = _prefixes_in(built.lines[name])
-        found |= built._derived[key]
+        found |= _graph_fact(built, "prefixes", name)  # type: ignore[arg-type]
     return found
 
 
-def graph_facts(built: BuiltDataset, name: str) -> dict[str, object]:
-    """What the exports find out about the graph `name` by reading every line of it (the prefixes its
-    IRIs use, whether RDF/XML can carry it), worked out now and kept with `built`. The result can be
-    given to another dataset of the same graph (`built._derived.update(...)`): `build` works this out
-    for the asserted graph while a child derives the consensus view, then gives it to the datasets
-    its children export from, so that none of them reads the graph for it again."""
-    _used_prefixes(built, [name])
-    _xml_safe(built, name)
-    return {key: built._derived[key] for key in (f"prefixes {name}", f"xml safe {name}")}
-
-
 def _xml_safe(built: BuiltDataset, name: str) -> bool:
-    """Whether RDF/XML can carry every literal of the graph `name` (found once, kept with the dataset)."""
-    key = f"xml safe {name}"
+    """Whether RDF/XML can carry every literal of the graph `name`."""
+    return _graph_fact(built, "xml safe", name)  # type: ignore[return-value]
+
+
+#: What the exports find out about a graph by reading every line of it, by kind.
+_GRAPH_FACTS: dict[str, Callable[[Iterable[str]], object]] = {
+    "prefixes": lambda lines: _prefixes_in(lines),
+    "xml safe": lambda lines: _not_xml(lines) is None,
+}
+
+
+def _graph_fact(built: BuiltDataset, kind: str, name: str) -> object:
+    """One of `_GRAPH_FACTS` of the graph `name`, found once and kept with the dataset."""
+    key = f"{kind} {name}"
     if key not in built._derived:
-        built._derived[key] = _not_xml(built.lines[name]) is None
+        built._derived[key] = _GRAPH_FACTS[kind](built.lines[name])
     return built._derived[key]
+
+
+def graph_facts(built: BuiltDataset, name: str) -> dict[str, object]:
+    """Every one of `_GRAPH_FACTS` of the graph `name` (the prefixes its IRIs use, whether RDF/XML can
+    carry it), worked out now and kept with `built`. The result can be given to another dataset of the
+    same graph (`built._derived.update(...)`): `build` works this out for the asserted graph while a
+    child derives the consensus view, then gives it to the datasets its children export from, so that
+    none of them reads the graph for it again."""
+    return {f"{kind} {name}": _graph_fact(built, kind, name) for kind in _GRAPH_FACTS}
 
 
 def _prefixes_in(lines: Iterable[str]) -> set[str]:
